@@ -1,0 +1,86 @@
+"""All layers, under their Keras names, plus ``serialize``/``deserialize`` of layer configs.
+
+>>> from lamina import layers
+>>> layers.deserialize(layers.serialize(layers.Dense(3, name="d"))).units
+3
+"""
+
+from __future__ import annotations
+
+import types
+from typing import Any
+
+from lamina.layers.base import InputSpec, Layer, Weight
+from lamina.layers.core import Activation, Dense
+from lamina.layers.input_layer import Input, InputLayer
+from lamina.layers.preprocessing import Rescaling
+from lamina.layers.regularization import Dropout
+from lamina.layers.reshaping import Flatten, Reshape
+from lamina.layers.wrappers import TimeDistributed, Wrapper
+
+experimental = types.SimpleNamespace(preprocessing=types.SimpleNamespace(Rescaling=Rescaling))
+
+
+def _registry() -> dict[str, type]:
+    """Every layer class by name: the classes exported here and the model classes."""
+    from lamina import models
+
+    classes = {name: obj for name, obj in globals().items()
+               if isinstance(obj, type) and issubclass(obj, Layer)}
+    classes.update({"Sequential": models.Sequential, "Functional": models.Model, "Model": models.Model})
+    return classes
+
+
+def serialize(layer: Layer) -> dict[str, Any]:
+    """Keras 3's serialized form: ``module``, ``class_name``, ``config``, ``registered_name``, ``build_config``."""
+    from lamina import models
+
+    if isinstance(layer, models.Sequential):
+        head = {"module": "keras", "class_name": "Sequential", "registered_name": None}
+    elif isinstance(layer, models.Model):
+        head = {"module": "keras.src.models.functional", "class_name": "Functional",
+                "registered_name": "Functional"}
+    else:
+        name = type(layer).__name__
+        known = _registry().get(name) is type(layer)
+        head = {"module": "keras.layers" if known else type(layer).__module__, "class_name": name,
+                "registered_name": None if known else f"Custom>{name}"}
+    out = {"module": head["module"], "class_name": head["class_name"], "config": layer.get_config(),
+           "registered_name": head["registered_name"]}
+    if layer.built and layer._build_input_shape is not None and not isinstance(layer, InputLayer):
+        out["build_config"] = {"input_shape": _listify(layer._build_input_shape)}
+    return out
+
+
+def deserialize(config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> Layer:
+    """Recreate a layer (or a nested model) from ``serialize`` output or a Keras config."""
+    name = config.get("class_name")
+    classes = _registry()
+    cls = (custom_objects or {}).get(name) or classes.get(name)
+    if cls is None:
+        raise ValueError(
+            f"Unknown layer class {name!r}. lamina supports: {', '.join(sorted(classes))}. For a custom layer "
+            f"pass custom_objects={{'{name}': YourClass}}."
+        )
+    if hasattr(cls, "_from_serialized"):
+        return cls._from_serialized(config, custom_objects)
+    layer = cls.from_config(config.get("config", {}))
+    build = config.get("build_config")
+    if build and build.get("input_shape") is not None and not layer.built:
+        layer._maybe_build(_tupleize(build["input_shape"]))
+    return layer
+
+
+def _listify(shape: Any) -> Any:
+    if isinstance(shape, (tuple, list)):
+        return [_listify(s) for s in shape]
+    return shape
+
+
+def _tupleize(shape: Any) -> Any:
+    if isinstance(shape, list):
+        return tuple(_tupleize(s) for s in shape)
+    return shape
+
+
+__all__ = [name for name in dir() if not name.startswith("_") and name not in ("annotations", "types", "Any")]

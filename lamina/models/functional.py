@@ -1,0 +1,238 @@
+"""The layer graph of a functional model: ordering nodes, checking connectivity, running it, and its config.
+
+>>> from lamina import layers
+>>> from lamina.models.functional import map_graph
+>>> x = layers.Input((3,))
+>>> nodes, model_layers = map_graph([x], [layers.Dense(2, name="d")(x)])
+>>> [layer.name for layer in model_layers][1:]
+['d']
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lamina.graph import KerasTensor, Node, flatten_tensors, map_structure
+from lamina.layers.base import shape_str
+from lamina.layers.input_layer import InputLayer
+
+
+def map_graph(inputs: list[KerasTensor], outputs: list[KerasTensor], model_name: str = "model"
+              ) -> tuple[list[Node], list[Any]]:
+    """Nodes from ``inputs`` to ``outputs`` in execution order, and the layers in Keras's summary order.
+
+    Raises a ValueError naming the layer and the missing input when an output is not computed from
+    ``inputs``.
+    """
+    input_ids = {id(t) for t in inputs}
+    for i, t in enumerate(inputs):
+        if not isinstance(t, KerasTensor) or t.history is None:
+            raise ValueError(f"Model '{model_name}': input {i} must be a tensor from lamina.layers.Input(), "
+                             f"received {t!r}.")
+        if not isinstance(t.history.layer, InputLayer):
+            raise ValueError(
+                f"Model '{model_name}': input {i} comes from layer '{t.history.layer.name}', not from an Input. "
+                "Model inputs must be the tensors returned by lamina.layers.Input(...)."
+            )
+    order: list[Node] = []
+    state: dict[int, int] = {}  # node id -> 1 visiting, 2 done
+    consumers: dict[int, list[Node]] = {}
+
+    def node_of(t: KerasTensor) -> Node:
+        return t.history.layer._inbound_nodes[t.history.node_index]
+
+    for out in outputs:
+        if not isinstance(out, KerasTensor) or out.history is None:
+            raise ValueError(f"Model '{model_name}': outputs must be tensors produced by layers from the model's "
+                             f"inputs, received {out!r}.")
+        stack: list[tuple[KerasTensor, bool]] = [(out, False)]
+        while stack:
+            tensor, expanded = stack.pop()
+            node = node_of(tensor)
+            if expanded:
+                if state.get(node.id) != 2:
+                    state[node.id] = 2
+                    order.append(node)
+                continue
+            if state.get(node.id) == 2:
+                continue
+            if isinstance(node.layer, InputLayer):
+                if id(tensor) not in input_ids:
+                    given = ", ".join(t.history.layer.name for t in inputs) or "none"
+                    raise ValueError(
+                        f"Model '{model_name}': its outputs are not connected to its inputs. They depend on "
+                        f"Input '{node.layer.name}' {shape_str(tensor.shape)}, which is not among the model's "
+                        f"inputs ({given}). Pass it in Model(inputs=[...]) or build the outputs from the given "
+                        "inputs."
+                    )
+                state[node.id] = 2
+                order.append(node)
+                continue
+            if state.get(node.id) == 1:
+                continue
+            state[node.id] = 1
+            stack.append((tensor, True))
+            for parent in reversed(node.input_tensors):
+                consumers.setdefault(node_of(parent).id, []).append(node)
+                stack.append((parent, False))
+    # Inputs that no output uses still belong to the model.
+    for t in inputs:
+        node = node_of(t)
+        if state.get(node.id) != 2:
+            state[node.id] = 2
+            order.insert(0, node)
+    depth: dict[int, int] = {}
+    for node in reversed(order):
+        depth[node.id] = max((depth[c.id] + 1 for c in consumers.get(node.id, []) if c.id in depth), default=0)
+    by_depth = sorted(order, key=lambda n: (-depth[n.id], n.id))
+    model_layers: list[Any] = []
+    seen: set[int] = set()
+    for node in by_depth:
+        if id(node.layer) not in seen:
+            seen.add(id(node.layer))
+            model_layers.append(node.layer)
+    names = [layer.name for layer in model_layers]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ValueError(f"Model '{model_name}': layer names must be unique, but {duplicates} appear more than "
+                         "once. Give each layer its own name=... .")
+    return order, model_layers
+
+
+def run_graph(nodes: list[Node], inputs: list[KerasTensor], values: list[Any], outputs_struct: Any,
+              training: bool) -> Any:
+    """Evaluate ``nodes`` in order from concrete input ``values``; returns outputs shaped like ``outputs_struct``."""
+    env: dict[int, Any] = {id(t): v for t, v in zip(inputs, values)}
+
+    def lookup(item: Any) -> Any:
+        return env[id(item)] if isinstance(item, KerasTensor) else item
+
+    for node in nodes:
+        if isinstance(node.layer, InputLayer):
+            continue
+        args = map_structure(lookup, node.args)
+        kwargs = map_structure(lookup, node.kwargs)
+        kwargs.pop("training", None)
+        result = node.layer._call_with_training(args[0], tuple(args[1:]), kwargs, training)
+        produced = node.output_tensors
+        if len(produced) == 1 and not isinstance(node.outputs, (list, tuple, dict)):
+            env[id(produced[0])] = result
+        else:
+            flat: list[Any] = []
+            map_structure(flat.append, result)
+            for t, v in zip(produced, flat):
+                env[id(t)] = v
+    return map_structure(lookup, outputs_struct)
+
+
+def model_node_indices(nodes: list[Node]) -> dict[int, int]:
+    """Renumber each layer's nodes that belong to this model 0, 1, ... (Keras's ``node_index`` in configs)."""
+    node_ids = {n.id for n in nodes}
+    out: dict[int, int] = {}
+    for node in nodes:
+        relevant = [n for n in node.layer._inbound_nodes if n.id in node_ids]
+        out[node.id] = relevant.index(node)
+    return out
+
+
+def encode_tensor(t: KerasTensor, node_index: dict[int, int]) -> dict[str, Any]:
+    """A KerasTensor as Keras 3 writes it in ``inbound_nodes``."""
+    layer = t.history.layer
+    node = layer._inbound_nodes[t.history.node_index]
+    return {"class_name": "__keras_tensor__",
+            "config": {"shape": list(t.shape), "dtype": t.dtype,
+                       "keras_history": [layer.name, node_index.get(node.id, 0), t.history.tensor_index]}}
+
+
+def functional_config(model: Any) -> dict[str, Any]:
+    """Keras 3's ``Functional`` config: layers with ``inbound_nodes``, ``input_layers``, ``output_layers``."""
+    from lamina.layers import serialize
+
+    index = model_node_indices(model._nodes)
+    node_ids = {n.id for n in model._nodes}
+
+    def enc(item: Any) -> Any:
+        return encode_tensor(item, index) if isinstance(item, KerasTensor) else item
+
+    layer_configs = []
+    for layer in model._layers:
+        entry = serialize(layer)
+        entry["name"] = layer.name
+        entry["inbound_nodes"] = [] if isinstance(layer, InputLayer) else [
+            {"args": list(map_structure(enc, node.args)), "kwargs": map_structure(enc, node.kwargs)}
+            for node in layer._inbound_nodes if node.id in node_ids]
+        layer_configs.append(entry)
+
+    def triple(t: KerasTensor) -> list[Any]:
+        return encode_tensor(t, index)["config"]["keras_history"]
+
+    def struct(s: Any) -> Any:
+        if isinstance(s, KerasTensor):
+            return triple(s)
+        if isinstance(s, dict):
+            return {k: triple(v) for k, v in s.items()}
+        return [triple(t) for t in s]
+
+    return {"name": model.name, "trainable": model.trainable, "layers": layer_configs,
+            "input_layers": struct(model._inputs_struct), "output_layers": struct(model._outputs_struct)}
+
+
+def functional_from_config(cls: type, config: dict[str, Any], custom_objects: dict[str, Any] | None = None
+                           ) -> Any:
+    """Rebuild a functional model from ``functional_config`` output (or a Keras-saved config)."""
+    from lamina.layers import deserialize
+
+    created: dict[str, Any] = {}
+    tensors: dict[tuple[str, int, int], KerasTensor] = {}
+    pending: list[tuple[Any, int, dict[str, Any]]] = []
+    for entry in config["layers"]:
+        layer = deserialize(entry, custom_objects)
+        name = entry.get("name", layer.name)
+        created[name] = layer
+        if isinstance(layer, InputLayer):
+            tensors[(name, 0, 0)] = layer.output
+        for i, node in enumerate(entry.get("inbound_nodes", [])):
+            pending.append((layer, i, node))
+
+    def decode(item: Any) -> Any:
+        if isinstance(item, dict) and item.get("class_name") == "__keras_tensor__":
+            name, node_index, tensor_index = item["config"]["keras_history"]
+            return tensors[(name, node_index, tensor_index)]
+        if isinstance(item, list) and len(item) == 3 and isinstance(item[0], str) and (
+                item[0], item[1], item[2]) in tensors and all(isinstance(v, int) for v in item[1:]):
+            return tensors[tuple(item)]  # Keras 2 style [name, node, tensor] triples
+        if isinstance(item, list):
+            return [decode(v) for v in item]
+        if isinstance(item, dict):
+            return {k: decode(v) for k, v in item.items()}
+        return item
+
+    while pending:
+        progressed = False
+        for job in list(pending):
+            layer, i, node = job
+            try:
+                args = decode(node.get("args", []))
+                kwargs = decode(node.get("kwargs", {}))
+            except KeyError:
+                continue
+            kwargs = {k: v for k, v in kwargs.items() if k != "mask"}
+            out = layer(*args, **kwargs)
+            for j, t in enumerate(flatten_tensors(out)):
+                tensors[(layer.name, i, j)] = t
+            pending.remove(job)
+            progressed = True
+        if not progressed:
+            names = sorted({job[0].name for job in pending})
+            raise ValueError(f"Cannot rebuild model '{config.get('name')}': the inputs of layers {names} are "
+                             "never produced. The config is inconsistent.")
+
+    def pick(spec: Any) -> Any:
+        if isinstance(spec, dict):
+            return {k: pick(v) for k, v in spec.items()}
+        if spec and isinstance(spec[0], str):
+            return tensors[(spec[0], spec[1], spec[2])]
+        return [pick(s) for s in spec]
+
+    inputs, outputs = pick(config["input_layers"]), pick(config["output_layers"])
+    return cls(inputs=inputs, outputs=outputs, name=config.get("name"), trainable=config.get("trainable", True))

@@ -1,0 +1,244 @@
+"""``Model``: a functional graph of layers (``Model(inputs, outputs)``) or a subclassed model.
+
+Parameters live in the layers' weights; ``stateless_call`` runs the model as a pure function of
+``{weight path: array}`` dicts, which is what ``fit``/``predict`` jit.
+
+>>> import numpy as np
+>>> from lamina import layers, Model
+>>> x = layers.Input((5, 10))
+>>> model = Model(x, layers.Dense(100)(layers.Flatten()(x)))
+>>> model.count_params(), model.predict(np.zeros((2, 5, 10)), verbose=0).shape
+(5100, (2, 100))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from lamina import naming
+from lamina.graph import KerasTensor, flatten_tensors, map_structure
+from lamina.layers.base import CallScope, Layer, Weight, shape_str
+from lamina.models import functional
+from lamina.training.trainer import Trainer
+
+
+class Model(Trainer, Layer):
+    """A model: ``Model(inputs, outputs)`` from ``Input`` tensors, or a subclass that defines ``call``."""
+
+    def __init__(self, inputs: Any = None, outputs: Any = None, name: str | None = None, trainable: bool = True,
+                 **kwargs: Any) -> None:
+        name = name or naming.auto_name(self._default_name())
+        Layer.__init__(self, name=name, trainable=trainable, **kwargs)
+        Trainer.__init__(self)
+        self._nodes: list[Any] = []
+        self._layers: list[Layer] = []
+        self._inputs_struct: Any = None
+        self._outputs_struct: Any = None
+        self.inputs: list[KerasTensor] = []
+        self.outputs: list[KerasTensor] = []
+        self._functional = False
+        if inputs is not None or outputs is not None:
+            if inputs is None or outputs is None:
+                raise ValueError(f"Model '{self.name}': give both inputs and outputs, e.g. Model(inputs, outputs).")
+            self._init_graph(inputs, outputs)
+
+    @classmethod
+    def _default_name(cls) -> str:
+        return "model" if cls.__name__ in ("Model", "Functional") else cls.__name__
+
+    # ------------------------------------------------------------------------------------ the graph
+    def _init_graph(self, inputs: Any, outputs: Any) -> None:
+        if isinstance(inputs, tuple):
+            inputs = list(inputs)
+        if isinstance(outputs, tuple):
+            outputs = list(outputs)
+        self._inputs_struct, self._outputs_struct = inputs, outputs
+        self.inputs, self.outputs = flatten_tensors(inputs), flatten_tensors(outputs)
+        if not self.inputs or not self.outputs:
+            raise ValueError(f"Model '{self.name}': inputs and outputs must be tensors from lamina layers.")
+        self._nodes, self._layers = functional.map_graph(self.inputs, self.outputs, self.name)
+        object.__setattr__(self, "_tracked_layers", list(self._layers))
+        self._functional = True
+        self.built = True
+        self._build_input_shape = map_structure(lambda t: t.shape, inputs)
+
+    @property
+    def layers(self) -> list[Layer]:
+        """The model's layers (a functional model lists its InputLayers, as Keras does)."""
+        if self._functional:
+            return list(self._layers)
+        return [layer for layer in self._sublayers()]
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """A layer by ``name`` or by ``index`` into ``layers``."""
+        if index is not None:
+            if not -len(self.layers) <= index < len(self.layers):
+                raise ValueError(f"Model '{self.name}' has {len(self.layers)} layers; index {index} is out of range.")
+            return self.layers[index]
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"No such layer: {name!r}. Model '{self.name}' has layers "
+                         f"{[layer.name for layer in self.layers]}.")
+
+    def call(self, inputs: Any, training: bool = False) -> Any:
+        if not self._functional:
+            raise NotImplementedError(f"Model '{self.name}' has no graph: subclasses must implement call().")
+        values = self._flatten_inputs(inputs)
+        return functional.run_graph(self._nodes, self.inputs, values, self._outputs_struct, training)
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        if self._functional:
+            return map_structure(lambda t: t.shape, self._outputs_struct)
+        return super().compute_output_shape(input_shape)
+
+    def build(self, input_shape: Any = None) -> None:
+        """Build a subclassed model by tracing it on a symbolic input of ``input_shape``."""
+        if self._functional or input_shape is None:
+            return
+        shape = tuple(input_shape)
+        with CallScope():
+            jax.eval_shape(lambda x: self._call_with_training(x, (), {}, False),
+                           jax.ShapeDtypeStruct(tuple(1 if d is None else d for d in shape), jnp.float32))
+
+    def _flatten_inputs(self, inputs: Any) -> list[Any]:
+        """Match user inputs (array, list or dict) to ``self.inputs``, checking ranks and sizes."""
+        n = len(self.inputs)
+        if isinstance(inputs, dict):
+            values = []
+            for t in self.inputs:
+                key = t.history.layer.name
+                if isinstance(self._inputs_struct, dict):
+                    key = next(k for k, v in self._inputs_struct.items() if v is t)
+                if key not in inputs:
+                    raise ValueError(f"Model '{self.name}': missing input {key!r}; received keys {sorted(inputs)}.")
+                values.append(inputs[key])
+        elif isinstance(inputs, (list, tuple)) and n > 1:
+            values = list(inputs)
+        elif isinstance(inputs, (list, tuple)) and n == 1 and len(inputs) == 1 and not isinstance(inputs[0], (
+                int, float)):
+            values = [inputs[0]]
+        else:
+            values = [inputs]
+        if len(values) != n:
+            raise ValueError(f"Model '{self.name}' expects {n} inputs "
+                             f"({[t.history.layer.name for t in self.inputs]}), but received {len(values)}.")
+        for i, (t, v) in enumerate(zip(self.inputs, values)):
+            shape = tuple(getattr(v, "shape", np.shape(v)))
+            want = t.shape
+            bad = len(shape) != len(want) or any(w is not None and w != s for w, s in zip(want, shape))
+            if bad:
+                hint = ""
+                if len(shape) == len(want) - 1:
+                    hint = " The batch axis may be missing: add one with x[None] or np.expand_dims(x, 0)."
+                elif len(want) == 2 and len(shape) > 2 and want[1] == int(np.prod(shape[1:])):
+                    hint = (f" Flatten the samples first (x.reshape(len(x), {want[1]})) or start the model with "
+                            "Flatten(input_shape=...).")
+                raise ValueError(
+                    f"Input {i} of model '{self.name}' (layer '{t.history.layer.name}') expects shape "
+                    f"{shape_str(want)}, but received an array of shape {shape}.{hint}"
+                )
+        return values
+
+    # --------------------------------------------------------------------------------- parameters
+    def _weight_keys(self) -> list[tuple[str, Weight]]:
+        """Every weight with a unique key (its path), in ``self.weights`` order."""
+        out, used = [], set()
+        for w in self.weights:
+            key = w.path
+            i = 1
+            while key in used:
+                key = f"{w.path}_{i}"
+                i += 1
+            used.add(key)
+            out.append((key, w))
+        return out
+
+    def get_params(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The current ``(trainable, non_trainable)`` parameter dicts ``{path: array}``."""
+        trainable, non_trainable = {}, {}
+        for key, w in self._weight_keys():
+            (trainable if w.trainable else non_trainable)[key] = w._value
+        return trainable, non_trainable
+
+    def set_params(self, trainable: dict[str, Any], non_trainable: dict[str, Any] | None = None) -> None:
+        """Write parameter dicts (from ``get_params`` or training) back into the weights."""
+        merged = {**trainable, **(non_trainable or {})}
+        for key, w in self._weight_keys():
+            if key in merged:
+                w._value = merged[key]
+
+    def stateless_call(self, trainable: dict[str, Any], non_trainable: dict[str, Any], inputs: Any,
+                       training: bool = False, rng: Any = None) -> tuple[Any, dict[str, Any]]:
+        """Run the model as a pure function: returns ``(outputs, updated non_trainable)``."""
+        outputs, updates, _ = self._pure_apply(trainable, non_trainable, inputs, training, rng)
+        return outputs, {**non_trainable, **updates}
+
+    def _pure_apply(self, trainable: dict[str, Any], non_trainable: dict[str, Any], inputs: Any,
+                    training: bool, rng: Any) -> tuple[Any, dict[str, Any], Any]:
+        keyed = self._weight_keys()
+        merged = {**trainable, **non_trainable}
+        values = {id(w): merged[k] for k, w in keyed if k in merged}
+        with CallScope(values=values, training=training, rng=rng) as scope:
+            self._ensure_built_for(inputs)
+            outputs = self._call_with_training(inputs, (), {}, training)
+            losses = sum(scope.losses) if scope.losses else jnp.zeros(())
+        by_id = {id(w): k for k, w in keyed}
+        updates = {by_id[i]: v for i, v in scope.updates.items() if i in by_id}
+        return outputs, updates, losses
+
+    def _ensure_built_for(self, inputs: Any) -> None:
+        """Hook for deferred building (Sequential without an input shape)."""
+
+    # ----------------------------------------------------------------------------------- predict
+    def predict(self, x: Any, batch_size: int | None = None, verbose: Any = "auto", steps: int | None = None,
+                callbacks: Any = None) -> Any:
+        """Outputs for ``x`` as NumPy arrays, computed in jitted batches (default 32)."""
+        return self._predict_arrays(x, batch_size, verbose, steps, callbacks)
+
+    # ------------------------------------------------------------------------------------ report
+    def summary(self, line_length: int | None = None, positions: Sequence[float] | None = None,
+                print_fn: Any = None, expand_nested: bool = False, show_trainable: bool = False,
+                layer_range: Any = None) -> None:
+        """Print the classic Keras table of layers, output shapes and parameter counts."""
+        from lamina.summary import print_summary
+
+        print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn,
+                      expand_nested=expand_nested, show_trainable=show_trainable, layer_range=layer_range)
+
+    def _require_built(self, what: str) -> None:
+        if not self.built:
+            raise ValueError(
+                f"Model '{self.name}' has not yet been built, so {what} is not available. Build it by giving the "
+                "first layer an input shape (e.g. Dense(10, input_shape=(784,)) or Input(shape=(784,)) as the "
+                "first layer), by calling model.build(input_shape=(None, 784)), or by calling it on data "
+                "(model.predict(x), model.fit(x, y))."
+            )
+
+    def count_params(self) -> int:
+        self._require_built("count_params()")
+        return sum(w.size for w in self.weights)
+
+    # ------------------------------------------------------------------------------------ config
+    def get_config(self) -> dict[str, Any]:
+        if not self._functional:
+            return {"name": self.name, "trainable": self.trainable}
+        return functional.functional_config(self)
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> Model:
+        if "layers" in config and "input_layers" in config:
+            return functional.functional_from_config(cls, config, custom_objects)
+        return cls(**config)
+
+    @classmethod
+    def _from_serialized(cls, entry: dict[str, Any], custom_objects: dict[str, Any] | None) -> Model:
+        return cls.from_config(entry.get("config", {}), custom_objects)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
