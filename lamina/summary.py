@@ -158,6 +158,25 @@ def print_summary(model: Any, line_length: int | None = None, positions: Sequenc
     print_fn(f"Trainable params: {trainable:,}")
     print_fn(f"Non-trainable params: {total - trainable:,}")
     print_fn("_" * line_length)
+    _print_layout(model, print_fn, line_length)
+
+
+def _print_layout(model: Any, print_fn: Callable[[str], Any], line_length: int) -> None:
+    """Under a distribution: each weight's partition spec and the bytes it takes per device."""
+    import sys
+
+    module = sys.modules.get("lamina.distribution")
+    dist = module.distribution() if module is not None else None
+    if dist is None:
+        return
+    rows = module.describe_layout(model, dist)
+    mesh = dist.device_mesh
+    print_fn(f"Distribution: {type(dist).__name__} on mesh {dict(zip(mesh.axis_names, mesh.shape))}")
+    for path, shape, spec, per_device in rows:
+        print_fn(_format_row([path, str(shape), spec, f"{per_device:,} B/device"],
+                             [int(line_length * p) for p in (0.4, 0.6, 0.85)] + [line_length + 20]))
+    print_fn(f"Parameter memory per device: {sum(r[3] for r in rows):,} bytes")
+    print_fn("_" * line_length)
 
 
 def _resolve_range(layers: list[Any], layer_range: Any) -> tuple[int, int]:

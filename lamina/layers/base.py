@@ -372,7 +372,7 @@ class Layer:
         inputs = map_structure(_to_array, args[0])
         shapes = map_structure(lambda a: tuple(a.shape), inputs)
         self._check_input_spec(shapes)
-        self._maybe_build(map_structure(_batchless, shapes) if not is_shape(shapes) else _batchless(shapes))
+        self._maybe_build(_map_shapes(_batchless, shapes) if not is_shape(shapes) else _batchless(shapes))
         scope = CallScope.current()
         if scope is not None:
             return self._call_with_training(inputs, args[1:], kwargs, scope.training if training is None

@@ -1,0 +1,241 @@
+"""Pooling layers: ``MaxPooling1D/2D/3D``, ``AveragePooling1D/2D/3D`` and the global poolings.
+
+>>> from lamina import layers
+>>> layers.MaxPooling2D()(layers.Input((28, 28, 32))).shape
+(None, 14, 14, 32)
+>>> layers.GlobalAveragePooling2D(keepdims=True)(layers.Input((7, 7, 64))).shape
+(None, 1, 1, 64)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from lamina.layers.base import InputSpec, Layer, shape_str
+from lamina.layers.convolution import _ops_function, conv_output_length, data_format_of, normalize_tuple
+
+Shape = tuple[int | None, ...]
+
+
+def _window(rank: int, pool: Sequence[int], strides: Sequence[int], data_format: str
+            ) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    if data_format == "channels_last":
+        return (1,) + tuple(pool) + (1,), (1,) + tuple(strides) + (1,)
+    return (1, 1) + tuple(pool), (1, 1) + tuple(strides)
+
+
+def max_pool(x: Any, pool_size: Sequence[int], strides: Sequence[int], padding: str, data_format: str) -> Any:
+    """Max over windows of ``pool_size`` every ``strides`` (``valid`` or ``same`` padding)."""
+    fast = _ops_function("pooling", "max_pool")
+    if fast is not None:
+        return fast(x, pool_size, strides, padding, data_format)
+    rank = x.ndim - 2
+    window, step = _window(rank, pool_size, strides, data_format)
+    return jax.lax.reduce_window(x, -jnp.inf, jax.lax.max, window, step, padding.upper())
+
+
+def avg_pool(x: Any, pool_size: Sequence[int], strides: Sequence[int], padding: str, data_format: str) -> Any:
+    """Mean over windows; with ``same`` padding the padded positions are not counted (as in Keras)."""
+    fast = _ops_function("pooling", "avg_pool")
+    if fast is not None:
+        return fast(x, pool_size, strides, padding, data_format)
+    rank = x.ndim - 2
+    window, step = _window(rank, pool_size, strides, data_format)
+    total = jax.lax.reduce_window(x, 0.0, jax.lax.add, window, step, padding.upper())
+    if padding == "valid":
+        return total / math.prod(pool_size)
+    ones = jnp.ones([d if w != 1 else 1 for d, w in zip(x.shape, window)], x.dtype)
+    counts = jax.lax.reduce_window(ones, 0.0, jax.lax.add, window, step, padding.upper())
+    return total / counts
+
+
+def global_pool(x: Any, op: str, data_format: str, keepdims: bool) -> Any:
+    """``max`` or ``mean`` over all spatial axes."""
+    fast = _ops_function("pooling", "global_pool")
+    if fast is not None:
+        return fast(x, op, data_format, keepdims)
+    axes = tuple(range(1, x.ndim - 1)) if data_format == "channels_last" else tuple(range(2, x.ndim))
+    return (jnp.max if op == "max" else jnp.mean)(x, axis=axes, keepdims=keepdims)
+
+
+class BasePooling(Layer):
+    """Windowed pooling shared by the max and average layers."""
+
+    _op = "max"
+
+    def __init__(self, rank: int, pool_size: Any, strides: Any = None, padding: str = "valid",
+                 data_format: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        who = f"{type(self).__name__} '{self.name}'"
+        self.rank = rank
+        self.pool_size = normalize_tuple(pool_size, rank, "pool_size", who)
+        self.strides = self.pool_size if strides is None else normalize_tuple(strides, rank, "strides", who)
+        padding = str(padding).lower()
+        if padding not in ("valid", "same"):
+            raise ValueError(f"{who}: padding must be 'valid' or 'same', received {padding!r}.")
+        self.padding = padding
+        self.data_format = data_format_of(data_format, who)
+        self.input_spec = InputSpec(ndim=rank + 2)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        last = self.data_format == "channels_last"
+        spatial = tuple(input_shape[1:-1]) if last else tuple(input_shape[2:])
+        out = tuple(conv_output_length(n, p, self.padding, s) for n, p, s in zip(spatial, self.pool_size,
+                                                                                 self.strides))
+        if any(o is not None and o <= 0 for o in out):
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}': pool_size {self.pool_size} is larger than its input: input "
+                f"shape {shape_str(tuple(input_shape))} has spatial size {spatial}, giving output size {out} with "
+                "padding='valid'. Use padding='same', a smaller pool_size, or fewer pooling layers.")
+        if last:
+            return (input_shape[0],) + out + (input_shape[-1],)
+        return (input_shape[0], input_shape[1]) + out
+
+    def build(self, input_shape: Shape) -> None:
+        self.compute_output_shape(input_shape)
+
+    def call(self, inputs: Any) -> Any:
+        fn = max_pool if self._op == "max" else avg_pool
+        return fn(inputs, self.pool_size, self.strides, self.padding, self.data_format)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "pool_size": list(self.pool_size), "padding": self.padding,
+                "strides": list(self.strides), "data_format": self.data_format}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Layer:
+        return cls(**config)
+
+
+class MaxPooling1D(BasePooling):
+    """Max over windows of ``pool_size`` steps (default 2)."""
+
+    _op = "max"
+
+    def __init__(self, pool_size: Any = 2, strides: Any = None, padding: str = "valid",
+                 data_format: str | None = None, **kwargs: Any) -> None:
+        super().__init__(1, pool_size, strides, padding, data_format, **kwargs)
+
+
+class MaxPooling2D(BasePooling):
+    """Max over ``pool_size`` windows (default ``(2, 2)``, strides default to ``pool_size``)."""
+
+    _op = "max"
+
+    def __init__(self, pool_size: Any = (2, 2), strides: Any = None, padding: str = "valid",
+                 data_format: str | None = None, **kwargs: Any) -> None:
+        super().__init__(2, pool_size, strides, padding, data_format, **kwargs)
+
+
+class MaxPooling3D(BasePooling):
+    """Max over ``pool_size`` 3-D windows (default ``(2, 2, 2)``)."""
+
+    _op = "max"
+
+    def __init__(self, pool_size: Any = (2, 2, 2), strides: Any = None, padding: str = "valid",
+                 data_format: str | None = None, **kwargs: Any) -> None:
+        super().__init__(3, pool_size, strides, padding, data_format, **kwargs)
+
+
+class AveragePooling1D(BasePooling):
+    """Mean over windows of ``pool_size`` steps (required, as in Keras 3)."""
+
+    _op = "avg"
+
+    def __init__(self, pool_size: Any, strides: Any = None, padding: str = "valid",
+                 data_format: str | None = None, **kwargs: Any) -> None:
+        super().__init__(1, pool_size, strides, padding, data_format, **kwargs)
+
+
+class AveragePooling2D(BasePooling):
+    """Mean over ``pool_size`` windows (required, as in Keras 3)."""
+
+    _op = "avg"
+
+    def __init__(self, pool_size: Any, strides: Any = None, padding: str = "valid",
+                 data_format: str | None = None, **kwargs: Any) -> None:
+        super().__init__(2, pool_size, strides, padding, data_format, **kwargs)
+
+
+class AveragePooling3D(BasePooling):
+    """Mean over ``pool_size`` 3-D windows (required, as in Keras 3)."""
+
+    _op = "avg"
+
+    def __init__(self, pool_size: Any, strides: Any = None, padding: str = "valid",
+                 data_format: str | None = None, **kwargs: Any) -> None:
+        super().__init__(3, pool_size, strides, padding, data_format, **kwargs)
+
+
+class BaseGlobalPooling(Layer):
+    """Max or mean over every spatial axis; ``keepdims=True`` keeps them with size 1."""
+
+    _op = "max"
+    rank = 2
+
+    def __init__(self, data_format: str | None = None, keepdims: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.data_format = data_format_of(data_format, f"{type(self).__name__} '{self.name}'")
+        self.keepdims = bool(keepdims)
+        self.input_spec = InputSpec(ndim=self.rank + 2)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        last = self.data_format == "channels_last"
+        channels = input_shape[-1] if last else input_shape[1]
+        if not self.keepdims:
+            return (input_shape[0], channels)
+        ones = (1,) * self.rank
+        return (input_shape[0],) + ones + (channels,) if last else (input_shape[0], channels) + ones
+
+    def call(self, inputs: Any) -> Any:
+        return global_pool(inputs, self._op, self.data_format, self.keepdims)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "data_format": self.data_format, "keepdims": self.keepdims}
+
+
+class GlobalMaxPooling1D(BaseGlobalPooling):
+    """Max over the steps axis: ``(batch, steps, features)`` -> ``(batch, features)``."""
+
+    _op, rank = "max", 1
+
+
+class GlobalMaxPooling2D(BaseGlobalPooling):
+    """Max over height and width: ``(batch, h, w, channels)`` -> ``(batch, channels)``."""
+
+    _op, rank = "max", 2
+
+
+class GlobalMaxPooling3D(BaseGlobalPooling):
+    """Max over the three spatial axes."""
+
+    _op, rank = "max", 3
+
+
+class GlobalAveragePooling1D(BaseGlobalPooling):
+    """Mean over the steps axis."""
+
+    _op, rank = "mean", 1
+
+
+class GlobalAveragePooling2D(BaseGlobalPooling):
+    """Mean over height and width: ``(batch, h, w, channels)`` -> ``(batch, channels)``."""
+
+    _op, rank = "mean", 2
+
+
+class GlobalAveragePooling3D(BaseGlobalPooling):
+    """Mean over the three spatial axes."""
+
+    _op, rank = "mean", 3
+
+
+MaxPool1D, MaxPool2D, MaxPool3D = MaxPooling1D, MaxPooling2D, MaxPooling3D
+AvgPool1D, AvgPool2D, AvgPool3D = AveragePooling1D, AveragePooling2D, AveragePooling3D
+GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
+GlobalAvgPool1D, GlobalAvgPool2D = GlobalAveragePooling1D, GlobalAveragePooling2D
