@@ -113,6 +113,8 @@ class Bidirectional(Wrapper):
         self.return_state = self.forward_layer.return_state
         self._initial_weights = weights
         self.input_spec = InputSpec(ndim=3)
+        if layer.built and layer._build_input_shape is not None:  # e.g. rebuilt from a config with build_config
+            self._maybe_build(layer._build_input_shape)
 
     def _sublayers(self) -> list[Layer]:
         return [self.forward_layer, self.backward_layer]
