@@ -11,30 +11,89 @@ import types
 from typing import Any
 
 from lamina.layers.base import InputSpec, Layer, Weight
+from lamina.layers.convolution import (
+    Conv1D,
+    Conv2D,
+    Conv2DTranspose,
+    Conv3D,
+    Convolution1D,
+    Convolution2D,
+    Convolution2DTranspose,
+    Convolution3D,
+    DepthwiseConv2D,
+    SeparableConv1D,
+    SeparableConv2D,
+)
 from lamina.layers.core import Activation, Dense
-from lamina.layers.input_layer import Input, InputLayer
-from lamina.layers.preprocessing import Rescaling
-from lamina.layers.regularization import Dropout
-from lamina.layers.reshaping import Flatten, Reshape
-from lamina.layers.wrappers import TimeDistributed, Wrapper
-from lamina.layers.convolution import (Conv1D, Conv2D, Conv2DTranspose, Conv3D, Convolution1D, Convolution2D,
-                                       Convolution2DTranspose, Convolution3D, DepthwiseConv2D, SeparableConv1D,
-                                       SeparableConv2D)
 from lamina.layers.embedding import Embedding
-from lamina.layers.merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add, average,
-                                   concatenate, dot, maximum, minimum, multiply, subtract)
+from lamina.layers.input_layer import Input, InputLayer
+from lamina.layers.merging import (
+    Add,
+    Average,
+    Concatenate,
+    Dot,
+    Maximum,
+    Minimum,
+    Multiply,
+    Subtract,
+    add,
+    average,
+    concatenate,
+    dot,
+    maximum,
+    minimum,
+    multiply,
+    subtract,
+)
 from lamina.layers.normalization import BatchNormalization, GroupNormalization, LayerNormalization
-from lamina.layers.pooling import (AveragePooling1D, AveragePooling2D, AveragePooling3D, AvgPool1D, AvgPool2D,
-                                   AvgPool3D, GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalAveragePooling3D,
-                                   GlobalAvgPool1D, GlobalAvgPool2D, GlobalMaxPool1D, GlobalMaxPool2D,
-                                   GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalMaxPooling3D, MaxPool1D, MaxPool2D,
-                                   MaxPool3D, MaxPooling1D, MaxPooling2D, MaxPooling3D)
+from lamina.layers.pooling import (
+    AveragePooling1D,
+    AveragePooling2D,
+    AveragePooling3D,
+    AvgPool1D,
+    AvgPool2D,
+    AvgPool3D,
+    GlobalAveragePooling1D,
+    GlobalAveragePooling2D,
+    GlobalAveragePooling3D,
+    GlobalAvgPool1D,
+    GlobalAvgPool2D,
+    GlobalMaxPool1D,
+    GlobalMaxPool2D,
+    GlobalMaxPooling1D,
+    GlobalMaxPooling2D,
+    GlobalMaxPooling3D,
+    MaxPool1D,
+    MaxPool2D,
+    MaxPool3D,
+    MaxPooling1D,
+    MaxPooling2D,
+    MaxPooling3D,
+)
+from lamina.layers.preprocessing import Rescaling
 from lamina.layers.recurrent import GRU, LSTM, RNN, SimpleRNN
-from lamina.layers.regularization import (ActivityRegularization, GaussianDropout, GaussianNoise, SpatialDropout1D,
-                                          SpatialDropout2D, SpatialDropout3D)
-from lamina.layers.reshaping import (Cropping1D, Cropping2D, Permute, RepeatVector, UpSampling1D, UpSampling2D,
-                                     ZeroPadding1D, ZeroPadding2D)
-from lamina.layers.wrappers import Bidirectional
+from lamina.layers.regularization import (
+    ActivityRegularization,
+    Dropout,
+    GaussianDropout,
+    GaussianNoise,
+    SpatialDropout1D,
+    SpatialDropout2D,
+    SpatialDropout3D,
+)
+from lamina.layers.reshaping import (
+    Cropping1D,
+    Cropping2D,
+    Flatten,
+    Permute,
+    RepeatVector,
+    Reshape,
+    UpSampling1D,
+    UpSampling2D,
+    ZeroPadding1D,
+    ZeroPadding2D,
+)
+from lamina.layers.wrappers import Bidirectional, TimeDistributed, Wrapper
 
 experimental = types.SimpleNamespace(preprocessing=types.SimpleNamespace(Rescaling=Rescaling))
 

@@ -494,7 +494,8 @@ def _batch_shape_from_args(name: str, input_shape: Any, batch_input_shape: Any, 
     try:
         dims = tuple(None if d is None else int(d) for d in input_shape)
     except (TypeError, ValueError):
-        raise ValueError(f"Layer '{name}': input_shape must be a tuple of integers, received {input_shape!r}.")
+        raise ValueError(
+            f"Layer '{name}': input_shape must be a tuple of integers, received {input_shape!r}.") from None
     if any(d is not None and d < 0 for d in dims):
         raise ValueError(f"Layer '{name}': input_shape {dims} has a negative size.")
     return (None if batch_size is None else int(batch_size),) + dims

@@ -211,6 +211,12 @@ class Model(Trainer, Layer):
         print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn,
                       expand_nested=expand_nested, show_trainable=show_trainable, layer_range=layer_range)
 
+    def explain(self, print_fn: Any = None) -> Any:
+        """Print and return what each layer does to the shapes, with parameter arithmetic (``lamina.explain``)."""
+        from lamina.explain import explain
+
+        return explain(self, print_fn=print_fn)
+
     def _require_built(self, what: str) -> None:
         if not self.built:
             raise ValueError(

@@ -94,8 +94,8 @@ class Sequential(Model):
         shape = tuple(None if d is None else int(d) for d in input_shape)
         if self._input_layer is not None:
             if tuple(self._input_layer.batch_shape[1:]) != shape[1:]:
-                raise ValueError(f"Sequential '{self.name}' was built for inputs {shape_str(self._input_layer.batch_shape)}"
-                                 f", not {shape_str(shape)}.")
+                built_for = shape_str(self._input_layer.batch_shape)
+                raise ValueError(f"Sequential '{self.name}' was built for inputs {built_for}, not {shape_str(shape)}.")
             self._connect()
             return
         self._input_layer = InputLayer(batch_shape=shape, name=f"{self._stack[0].name}_input" if self._stack

@@ -189,7 +189,8 @@ class Trainer:
             initial_epoch: int = 0, steps_per_epoch: int | None = None, validation_steps: int | None = None,
             validation_batch_size: int | None = None, validation_freq: int = 1) -> Any:
         """Train for ``epochs`` epochs; returns a ``History`` whose ``history`` dict has Keras's keys."""
-        from lamina import backend, callbacks as callbacks_module
+        from lamina import backend
+        from lamina import callbacks as callbacks_module
         from lamina.training.progbar import resolve_verbose
 
         compiled = self._require_compiled("fit()")
@@ -212,13 +213,12 @@ class Trainer:
         key = jax.random.PRNGKey(backend.SEEDS.next_seed())
         cb.on_train_begin()
         logs: dict[str, float] = {}
-        self._state_holder = state
         for epoch in range(initial_epoch, epochs):
             cb.on_epoch_begin(epoch)
             state = self._with_fresh_metrics(state, compiled)
             epoch_key = jax.random.fold_in(key, epoch)
-            for step_index, state in self._run_epoch(source, state, epoch_key, class_weight):
-                self._state_holder = state
+            for step_index, new_state in self._run_epoch(source, state, epoch_key, class_weight):
+                state = new_state
                 if cb.wants_batch_logs(step_index):
                     cb.on_train_batch_end(step_index, compiled.results(state[3]))
                 else:
@@ -235,7 +235,7 @@ class Trainer:
             state = self._state_from_model(state)
             if self.stop_training:
                 break
-        self._sync_state(self._state_holder)
+        self._sync_state(state)
         cb.on_train_end(logs)
         self.history = history
         return history
