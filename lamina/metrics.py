@@ -1,0 +1,872 @@
+"""Metrics with Keras's names and formulas, as pure functions over a small state pytree.
+
+Each metric has a functional core the jitted training step uses (``init_state``, ``update_fn``,
+``result_fn``) and a Keras-style stateful shell for users (``update_state``, ``result``, ``reset_state``).
+
+>>> import numpy as np
+>>> from lamina import metrics
+>>> m = metrics.get("accuracy", y_true_shape=(4,), y_pred_shape=(4, 3))
+>>> type(m).__name__, m.name
+('SparseCategoricalAccuracy', 'accuracy')
+>>> m.update_state(np.array([0, 1, 2, 0]), np.eye(3)[[0, 1, 1, 0]])
+>>> float(m.result())
+0.75
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from lamina import losses as _losses
+from lamina.losses import squeeze_or_expand_to_same_rank
+
+EPSILON = 1e-7
+NEG_INF = -1e10
+State = Any
+
+__all__ = [
+    "Metric",
+    "Mean",
+    "Sum",
+    "MeanMetricWrapper",
+    "Accuracy",
+    "BinaryAccuracy",
+    "CategoricalAccuracy",
+    "SparseCategoricalAccuracy",
+    "TopKCategoricalAccuracy",
+    "SparseTopKCategoricalAccuracy",
+    "Precision",
+    "Recall",
+    "AUC",
+    "MeanSquaredError",
+    "MeanAbsoluteError",
+    "MeanAbsolutePercentageError",
+    "RootMeanSquaredError",
+    "BinaryCrossentropy",
+    "CategoricalCrossentropy",
+    "SparseCategoricalCrossentropy",
+    "accuracy",
+    "binary_accuracy",
+    "categorical_accuracy",
+    "sparse_categorical_accuracy",
+    "top_k_categorical_accuracy",
+    "sparse_top_k_categorical_accuracy",
+    "get",
+    "serialize",
+    "deserialize",
+]
+
+
+# ----------------------------------------------------------------------------------------- functions
+def accuracy(y_true: Any, y_pred: Any) -> Any:
+    """1.0 where ``y_true == y_pred`` exactly.
+
+    >>> accuracy(jnp.array([1, 2]), jnp.array([1, 3])).tolist()
+    [1.0, 0.0]
+    """
+    y_pred = jnp.asarray(y_pred)
+    y_true, y_pred = squeeze_or_expand_to_same_rank(jnp.asarray(y_true, y_pred.dtype), y_pred)
+    return (y_true == y_pred).astype(jnp.float32)
+
+
+def binary_accuracy(y_true: Any, y_pred: Any, threshold: float = 0.5) -> Any:
+    """1.0 where ``(y_pred > threshold) == y_true``.
+
+    >>> binary_accuracy(jnp.array([[1.0], [0.0]]), jnp.array([[0.7], [0.6]])).tolist()
+    [[1.0], [0.0]]
+    """
+    y_true, y_pred = squeeze_or_expand_to_same_rank(jnp.asarray(y_true), jnp.asarray(y_pred))
+    return (y_true == (y_pred > threshold).astype(y_true.dtype)).astype(jnp.float32)
+
+
+def categorical_accuracy(y_true: Any, y_pred: Any) -> Any:
+    """1.0 where ``argmax(y_true) == argmax(y_pred)`` (one-hot targets).
+
+    >>> categorical_accuracy(jnp.array([[0, 1], [1, 0]]), jnp.array([[0.2, 0.8], [0.3, 0.7]])).tolist()
+    [1.0, 0.0]
+    """
+    y_pred = jnp.asarray(y_pred)
+    y_true = jnp.argmax(jnp.asarray(y_true), axis=-1).astype(y_pred.dtype)
+    shape = y_true.shape
+    squeezed = y_true.ndim == y_pred.ndim
+    if squeezed:
+        y_true = jnp.squeeze(y_true, -1)
+    matches = (y_true == jnp.argmax(y_pred, axis=-1).astype(y_true.dtype)).astype(jnp.float32)
+    return matches.reshape(shape) if squeezed else matches
+
+
+def sparse_categorical_accuracy(y_true: Any, y_pred: Any) -> Any:
+    """1.0 where the integer class id equals ``argmax(y_pred)``.
+
+    >>> sparse_categorical_accuracy(jnp.array([1, 0]), jnp.array([[0.2, 0.8], [0.3, 0.7]])).tolist()
+    [1.0, 0.0]
+    """
+    y_pred = jnp.asarray(y_pred)
+    y_true = jnp.asarray(y_true, y_pred.dtype)
+    shape = y_true.shape
+    squeezed = y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1
+    if squeezed:
+        y_true = jnp.squeeze(y_true, -1)
+    matches = (y_true == jnp.argmax(y_pred, axis=-1).astype(y_true.dtype)).astype(jnp.float32)
+    if squeezed:
+        matches = matches.reshape(shape)
+    if matches.ndim > 1 and matches.shape[-1] == 1:
+        matches = jnp.squeeze(matches, -1)
+    return matches
+
+
+def _in_top_k(targets: Any, predictions: Any, k: int) -> Any:
+    at_label = jnp.take_along_axis(predictions, targets[:, None], axis=-1)
+    at_label = jnp.where(jnp.isnan(at_label), -jnp.inf, at_label)
+    return 1 + jnp.sum(predictions > at_label, axis=-1) <= k
+
+
+def top_k_categorical_accuracy(y_true: Any, y_pred: Any, k: int = 5) -> Any:
+    """1.0 where the one-hot target's class is among the ``k`` highest predictions.
+
+    >>> top_k_categorical_accuracy(jnp.array([[0, 0, 1]]), jnp.array([[0.5, 0.3, 0.2]]), k=2).tolist()
+    [0.0]
+    """
+    y_pred = jnp.asarray(y_pred)
+    y_true = jnp.argmax(jnp.asarray(y_true, y_pred.dtype), axis=-1)
+    shape = y_true.shape
+    matches = _in_top_k(y_true.reshape(-1).astype(jnp.int32), y_pred.reshape(-1, y_pred.shape[-1]), k)
+    return matches.astype(jnp.float32).reshape(shape)
+
+
+def sparse_top_k_categorical_accuracy(y_true: Any, y_pred: Any, k: int = 5) -> Any:
+    """1.0 where the integer class id is among the ``k`` highest predictions.
+
+    >>> sparse_top_k_categorical_accuracy(jnp.array([1]), jnp.array([[0.5, 0.3, 0.2]]), k=2).tolist()
+    [1.0]
+    """
+    y_pred = jnp.asarray(y_pred)
+    y_true = jnp.asarray(y_true, jnp.int32)
+    shape = y_true.shape
+    matches = _in_top_k(y_true.reshape(-1), y_pred.reshape(-1, y_pred.shape[-1]), k)
+    return matches.astype(jnp.float32).reshape(shape)
+
+
+# ---------------------------------------------------------------------------------------- base class
+class Metric:
+    """Base class. Subclasses define ``init_state``, ``update_fn`` and ``result_fn`` as pure functions.
+
+    >>> m = Mean()
+    >>> s = m.update_fn(m.init_state(), jnp.array([1.0, 3.0]))
+    >>> float(m.result_fn(s))
+    2.0
+    """
+
+    def __init__(self, name: str | None = None, dtype: Any = None) -> None:
+        if name is None:
+            from lamina import naming
+
+            name = naming.auto_name(type(self).__name__)
+        self.name = name
+        self.dtype = str(jnp.dtype(dtype or "float32"))
+        self.state = self.init_state()
+
+    # pure core
+    def init_state(self) -> State:
+        raise NotImplementedError
+
+    def update_fn(self, state: State, y_true: Any, y_pred: Any, sample_weight: Any = None) -> State:
+        raise NotImplementedError
+
+    def result_fn(self, state: State) -> Any:
+        raise NotImplementedError
+
+    # stateful shell
+    def update_state(self, *args: Any, **kwargs: Any) -> None:
+        """Accumulate one batch into ``self.state``."""
+        self.state = self.update_fn(self.state, *args, **kwargs)
+
+    def result(self) -> Any:
+        """The metric value over everything accumulated since the last reset."""
+        return self.result_fn(self.state)
+
+    def reset_state(self) -> None:
+        """Forget everything accumulated."""
+        self.state = self.init_state()
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Update and return the result (Keras's ``metric(y_true, y_pred)``)."""
+        self.update_state(*args, **kwargs)
+        return self.result()
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "dtype": self.dtype}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Metric:
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name!r}>"
+
+
+def _reduce_samplewise(values: Any, sample_weight: Any, reduce_fn: Callable[..., Any]) -> tuple[Any, Any]:
+    values = jnp.asarray(values, jnp.float32)
+    if sample_weight is not None:
+        sample_weight = jnp.asarray(sample_weight, jnp.float32)
+        values, sample_weight = squeeze_or_expand_to_same_rank(values, sample_weight)
+        w_ndim, v_ndim = sample_weight.ndim, values.ndim
+        if v_ndim > w_ndim:
+            values = reduce_fn(values, axis=tuple(range(w_ndim, v_ndim)))
+        if sample_weight.shape != values.shape and sample_weight.ndim:
+            try:
+                jnp.broadcast_shapes(sample_weight.shape, values.shape)
+            except ValueError:
+                raise ValueError(
+                    f"sample_weight of shape {sample_weight.shape} does not fit metric values of shape "
+                    f"{values.shape}. Fix: pass one weight per sample."
+                ) from None
+        sample_weight = jnp.broadcast_to(sample_weight, values.shape)
+        values = values * sample_weight
+        if w_ndim > 1:
+            sample_weight = reduce_fn(sample_weight, axis=tuple(range(1, w_ndim)))
+    if values.ndim > 1:
+        values = reduce_fn(values, axis=tuple(range(1, values.ndim)))
+    return values, sample_weight
+
+
+class Sum(Metric):
+    """Running (weighted) sum of values.
+
+    >>> float(Sum()(jnp.array([1.0, 2.0])))
+    3.0
+    """
+
+    def __init__(self, name: str = "sum", dtype: Any = None) -> None:
+        super().__init__(name=name, dtype=dtype)
+
+    def init_state(self) -> State:
+        return {"total": jnp.zeros((), jnp.float32)}
+
+    def update_fn(self, state: State, values: Any, sample_weight: Any = None) -> State:  # type: ignore[override]
+        values, _ = _reduce_samplewise(values, sample_weight, jnp.sum)
+        return {"total": state["total"] + jnp.sum(values)}
+
+    def result_fn(self, state: State) -> Any:
+        return state["total"]
+
+
+class Mean(Metric):
+    """Running (weighted) mean of values: ``total / count``.
+
+    >>> float(Mean()(jnp.array([1.0, 2.0]), sample_weight=jnp.array([3.0, 1.0])))
+    1.25
+    """
+
+    def __init__(self, name: str = "mean", dtype: Any = None) -> None:
+        super().__init__(name=name, dtype=dtype)
+
+    def init_state(self) -> State:
+        return {"total": jnp.zeros((), jnp.float32), "count": jnp.zeros((), jnp.float32)}
+
+    def update_fn(self, state: State, values: Any, sample_weight: Any = None) -> State:  # type: ignore[override]
+        values, sample_weight = _reduce_samplewise(values, sample_weight, jnp.mean)
+        if sample_weight is not None:
+            count = jnp.sum(sample_weight)
+        else:
+            count = values.shape[0] if values.ndim >= 1 else 1
+        return {
+            "total": state["total"] + jnp.sum(values),
+            "count": state["count"] + jnp.asarray(count, jnp.float32),
+        }
+
+    def result_fn(self, state: State) -> Any:
+        count = state["count"]
+        return jnp.where(count == 0, 0.0, state["total"] / jnp.where(count == 0, 1.0, count))
+
+
+class MeanMetricWrapper(Mean):
+    """The mean of ``fn(y_true, y_pred, **kwargs)`` over all samples seen.
+
+    >>> m = MeanMetricWrapper(_losses.mean_absolute_error, name="mae")
+    >>> float(m(jnp.zeros((2, 1)), jnp.ones((2, 1))))
+    1.0
+    """
+
+    def __init__(
+        self, fn: Callable[..., Any], name: str | None = None, dtype: Any = None, **kwargs: Any
+    ) -> None:
+        self._fn = fn
+        self._fn_kwargs = kwargs
+        super().__init__(
+            name=name if name is not None else getattr(fn, "__name__", "mean_metric_wrapper"), dtype=dtype
+        )
+
+    def update_fn(self, state: State, y_true: Any, y_pred: Any, sample_weight: Any = None) -> State:  # type: ignore[override]
+        return Mean.update_fn(self, state, self._fn(y_true, y_pred, **self._fn_kwargs), sample_weight)
+
+
+def _wrapper(
+    fn: Callable[..., Any], default_name: str, extra: tuple[str, ...] = ()
+) -> type[MeanMetricWrapper]:
+    params = inspect.signature(fn).parameters
+    defaults = {k: params[k].default for k in extra}
+
+    def __init__(self: Any, name: str = default_name, dtype: Any = None, **kwargs: Any) -> None:
+        unknown = set(kwargs) - set(extra)
+        if unknown:
+            raise TypeError(f"{type(self).__name__} got unexpected arguments {sorted(unknown)}")
+        values = {**defaults, **getattr(self, "_defaults", {}), **kwargs}
+        for k, v in values.items():
+            setattr(self, k, v)
+        MeanMetricWrapper.__init__(self, fn, name=name, dtype=dtype, **values)
+
+    def get_config(self: Any) -> dict[str, Any]:
+        return {"name": self.name, "dtype": self.dtype, **{k: getattr(self, k) for k in extra}}
+
+    return type("_Wrapper", (MeanMetricWrapper,), {"__init__": __init__, "get_config": get_config})
+
+
+class Accuracy(_wrapper(accuracy, "accuracy")):
+    """How often predictions equal targets exactly.
+
+    >>> float(Accuracy()(jnp.array([1, 2]), jnp.array([1, 3])))
+    0.5
+    """
+
+
+class BinaryAccuracy(_wrapper(binary_accuracy, "binary_accuracy", ("threshold",))):
+    """How often ``y_pred > threshold`` equals the 0/1 target.
+
+    >>> BinaryAccuracy().get_config()
+    {'name': 'binary_accuracy', 'dtype': 'float32', 'threshold': 0.5}
+    """
+
+
+class CategoricalAccuracy(_wrapper(categorical_accuracy, "categorical_accuracy")):
+    """How often ``argmax(y_pred)`` matches the one-hot target.
+
+    >>> CategoricalAccuracy().name
+    'categorical_accuracy'
+    """
+
+
+class SparseCategoricalAccuracy(_wrapper(sparse_categorical_accuracy, "sparse_categorical_accuracy")):
+    """How often ``argmax(y_pred)`` matches the integer target.
+
+    >>> SparseCategoricalAccuracy().name
+    'sparse_categorical_accuracy'
+    """
+
+
+class TopKCategoricalAccuracy(_wrapper(top_k_categorical_accuracy, "top_k_categorical_accuracy", ("k",))):
+    """How often the one-hot target is among the top ``k`` predictions.
+
+    >>> TopKCategoricalAccuracy().k
+    5
+    """
+
+
+class SparseTopKCategoricalAccuracy(
+    _wrapper(sparse_top_k_categorical_accuracy, "sparse_top_k_categorical_accuracy", ("k",))
+):
+    """How often the integer target is among the top ``k`` predictions.
+
+    >>> SparseTopKCategoricalAccuracy(k=3).get_config()["k"]
+    3
+    """
+
+
+class MeanSquaredError(_wrapper(_losses.mean_squared_error, "mean_squared_error")):
+    """Mean squared error as a metric.
+
+    >>> float(MeanSquaredError()(jnp.zeros((2, 1)), jnp.ones((2, 1))))
+    1.0
+    """
+
+
+class MeanAbsoluteError(_wrapper(_losses.mean_absolute_error, "mean_absolute_error")):
+    """Mean absolute error as a metric.
+
+    >>> MeanAbsoluteError().name
+    'mean_absolute_error'
+    """
+
+
+class MeanAbsolutePercentageError(
+    _wrapper(_losses.mean_absolute_percentage_error, "mean_absolute_percentage_error")
+):
+    """Mean absolute percentage error as a metric.
+
+    >>> MeanAbsolutePercentageError().name
+    'mean_absolute_percentage_error'
+    """
+
+
+class MeanSquaredLogarithmicError(
+    _wrapper(_losses.mean_squared_logarithmic_error, "mean_squared_logarithmic_error")
+):
+    """Mean squared logarithmic error as a metric.
+
+    >>> MeanSquaredLogarithmicError().name
+    'mean_squared_logarithmic_error'
+    """
+
+
+class BinaryCrossentropy(
+    _wrapper(_losses.binary_crossentropy, "binary_crossentropy", ("from_logits", "label_smoothing"))
+):
+    """Binary crossentropy as a metric.
+
+    >>> BinaryCrossentropy().get_config()
+    {'name': 'binary_crossentropy', 'dtype': 'float32', 'from_logits': False, 'label_smoothing': 0}
+    """
+
+    _defaults = {"label_smoothing": 0}
+
+
+class CategoricalCrossentropy(
+    _wrapper(
+        _losses.categorical_crossentropy,
+        "categorical_crossentropy",
+        ("from_logits", "label_smoothing", "axis"),
+    )
+):
+    """Categorical crossentropy as a metric.
+
+    >>> CategoricalCrossentropy().name
+    'categorical_crossentropy'
+    """
+
+    _defaults = {"label_smoothing": 0}
+
+
+class SparseCategoricalCrossentropy(
+    _wrapper(
+        _losses.sparse_categorical_crossentropy,
+        "sparse_categorical_crossentropy",
+        ("from_logits", "ignore_class", "axis"),
+    )
+):
+    """Sparse categorical crossentropy as a metric.
+
+    >>> SparseCategoricalCrossentropy().name
+    'sparse_categorical_crossentropy'
+    """
+
+
+class RootMeanSquaredError(Mean):
+    """``sqrt`` of the (weighted) mean squared error.
+
+    >>> float(RootMeanSquaredError()(jnp.zeros((2, 1)), jnp.full((2, 1), 2.0)))
+    2.0
+    """
+
+    def __init__(self, name: str = "root_mean_squared_error", dtype: Any = None) -> None:
+        super().__init__(name=name, dtype=dtype)
+
+    def update_fn(self, state: State, y_true: Any, y_pred: Any, sample_weight: Any = None) -> State:  # type: ignore[override]
+        y_true, y_pred = _losses._match(
+            jnp.asarray(y_true, jnp.float32), jnp.asarray(y_pred, jnp.float32), "root_mean_squared_error"
+        )
+        return super().update_fn(state, jnp.square(y_pred - y_true), sample_weight)
+
+    def result_fn(self, state: State) -> Any:
+        return jnp.sqrt(super().result_fn(state))
+
+
+# ------------------------------------------------------------------------------- confusion matrices
+def _divide_no_nan(a: Any, b: Any) -> Any:
+    return jnp.where(b == 0, 0.0, a / jnp.where(b == 0, 1.0, b))
+
+
+def _evenly_spaced(thresholds: list[float]) -> bool:
+    n = len(thresholds)
+    return n >= 3 and bool(np.allclose(thresholds, np.arange(n, dtype=np.float32) / (n - 1), atol=EPSILON))
+
+
+def _confusion_counts(
+    y_true: Any,
+    y_pred: Any,
+    thresholds: list[float],
+    evenly: bool,
+    sample_weight: Any,
+    top_k: int | None = None,
+    class_id: int | None = None,
+) -> dict[str, Any]:
+    """Weighted tp/fp/tn/fn per threshold for one batch (Keras's ``update_confusion_matrix_variables``)."""
+    y_true = jnp.asarray(y_true, jnp.float32)
+    y_pred = jnp.asarray(y_pred, jnp.float32)
+    y_pred, y_true = squeeze_or_expand_to_same_rank(y_pred, y_true)
+    if sample_weight is not None:
+        sample_weight = jnp.expand_dims(jnp.asarray(sample_weight, jnp.float32), -1)
+        _, sample_weight = squeeze_or_expand_to_same_rank(y_true, sample_weight, expand_rank_1=False)
+    if top_k is not None:
+        _, idx = jax.lax.top_k(y_pred, top_k)
+        mask = jnp.sum(jax.nn.one_hot(idx, y_pred.shape[-1], dtype=y_pred.dtype), axis=-2)
+        y_pred = y_pred * mask + NEG_INF * (1 - mask)
+    if class_id is not None:
+        if y_pred.ndim == 1:
+            raise ValueError(
+                "When class_id is provided, y_pred must be a 2D array with shape (num_samples, "
+                f"num_classes), found shape: {y_pred.shape}"
+            )
+        y_true, y_pred = y_true[..., class_id, None], y_pred[..., class_id, None]
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"Targets of shape {y_true.shape} do not match predictions of shape {y_pred.shape}.")
+    n = len(thresholds)
+    weights = None if sample_weight is None else jnp.broadcast_to(sample_weight, y_pred.shape).reshape(-1)
+    if evenly:
+        with_eps = thresholds[0] < 0.0 or thresholds[-1] > 1.0
+        w = 1.0 if weights is None else weights
+        pred = jnp.clip(y_pred, 0.0, 1.0).reshape(-1)
+        truth = (y_true != 0).astype(jnp.float32).reshape(-1)
+        true_labels, false_labels = truth * w, (1.0 - truth) * w
+        buckets = jnp.ceil(pred * (n - 1.0)) - 1
+        if with_eps:
+            buckets = jax.nn.relu(buckets)
+        buckets = buckets.astype(jnp.int32)
+        tp = jnp.flip(jnp.cumsum(jnp.flip(jax.ops.segment_sum(true_labels, buckets, n))))
+        fp = jnp.flip(jnp.cumsum(jnp.flip(jax.ops.segment_sum(false_labels, buckets, n))))
+        return {"tp": tp, "fp": fp, "tn": jnp.sum(false_labels) - fp, "fn": jnp.sum(true_labels) - tp}
+    thresh = jnp.asarray(thresholds, jnp.float32).reshape(n, 1)
+    pred_pos = y_pred.reshape(1, -1) > thresh
+    label_pos = jnp.broadcast_to(y_true.astype(bool).reshape(1, -1), pred_pos.shape)
+
+    def count(cond: Any) -> Any:
+        if weights is None:
+            return jnp.sum(cond.astype(jnp.float32), axis=1)
+        return jnp.sum(jnp.where(cond, weights[None, :], 0.0), axis=1)
+
+    return {
+        "tp": count(label_pos & pred_pos),
+        "fp": count(~label_pos & pred_pos),
+        "tn": count(~label_pos & ~pred_pos),
+        "fn": count(label_pos & ~pred_pos),
+    }
+
+
+class _ThresholdMetric(Metric):
+    _counts: tuple[str, ...] = ()
+
+    def __init__(
+        self,
+        thresholds: Any = None,
+        top_k: int | None = None,
+        class_id: int | None = None,
+        name: str | None = None,
+        dtype: Any = None,
+    ) -> None:
+        self.init_thresholds = thresholds
+        self.top_k = top_k
+        self.class_id = class_id
+        default = 0.5 if top_k is None else NEG_INF
+        values = (
+            [default]
+            if thresholds is None
+            else (list(thresholds) if isinstance(thresholds, (list, tuple)) else [thresholds])
+        )
+        if thresholds is not None and any(t is None or t < 0 or t > 1 for t in values):
+            raise ValueError(f"Threshold values must be in [0, 1]. Received: {values}")
+        self.thresholds = values
+        self._evenly = _evenly_spaced(values)
+        super().__init__(name=name, dtype=dtype)
+
+    def init_state(self) -> State:
+        return {k: jnp.zeros((len(self.thresholds),), jnp.float32) for k in self._counts}
+
+    def update_fn(self, state: State, y_true: Any, y_pred: Any, sample_weight: Any = None) -> State:
+        counts = _confusion_counts(
+            y_true, y_pred, self.thresholds, self._evenly, sample_weight, self.top_k, self.class_id
+        )
+        return {k: state[k] + counts[k] for k in self._counts}
+
+    def _finish(self, value: Any) -> Any:
+        return value[0] if len(self.thresholds) == 1 else value
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "thresholds": self.init_thresholds,
+            "top_k": self.top_k,
+            "class_id": self.class_id,
+        }
+
+
+class Precision(_ThresholdMetric):
+    """``tp / (tp + fp)`` at each threshold (``y_pred > threshold`` counts as positive).
+
+    >>> float(Precision()(jnp.array([1, 0, 1]), jnp.array([0.9, 0.8, 0.2])))
+    0.5
+    """
+
+    _counts = ("tp", "fp")
+
+    def result_fn(self, state: State) -> Any:
+        return self._finish(_divide_no_nan(state["tp"], state["tp"] + state["fp"]))
+
+
+class Recall(_ThresholdMetric):
+    """``tp / (tp + fn)`` at each threshold.
+
+    >>> float(Recall()(jnp.array([1, 0, 1]), jnp.array([0.9, 0.8, 0.2])))
+    0.5
+    """
+
+    _counts = ("tp", "fn")
+
+    def result_fn(self, state: State) -> Any:
+        return self._finish(_divide_no_nan(state["tp"], state["tp"] + state["fn"]))
+
+
+class AUC(Metric):
+    """Area under the ROC or PR curve from confusion counts at ``num_thresholds`` thresholds, summed as
+    Keras does (trapezoids for ROC, Davis & Goadrich interpolation for PR).
+
+    >>> round(float(AUC()(jnp.array([0, 0, 1, 1]), jnp.array([0.1, 0.4, 0.35, 0.8]))), 4)
+    0.75
+    """
+
+    def __init__(
+        self,
+        num_thresholds: int = 200,
+        curve: str = "ROC",
+        summation_method: str = "interpolation",
+        name: str | None = None,
+        dtype: Any = None,
+        thresholds: list[float] | None = None,
+        multi_label: bool = False,
+        num_labels: int | None = None,
+        label_weights: Any = None,
+        from_logits: bool = False,
+    ) -> None:
+        if multi_label or label_weights is not None:
+            raise NotImplementedError(
+                "AUC(multi_label=True) and label_weights are not supported by lamina yet."
+            )
+        curve_u = str(curve).upper()
+        if curve_u not in ("ROC", "PR"):
+            raise ValueError(f'Invalid AUC curve value: "{curve}". Expected values are ["PR", "ROC"]')
+        method = str(summation_method).lower()
+        if method not in ("interpolation", "majoring", "minoring"):
+            raise ValueError(
+                f'Invalid AUC summation method value: "{summation_method}". Expected values are '
+                '["interpolation", "majoring", "minoring"]'
+            )
+        self._init_from_thresholds = thresholds is not None
+        if thresholds is not None:
+            self.num_thresholds = len(thresholds) + 2
+            inner = sorted(thresholds)
+            self._evenly = _evenly_spaced([0.0] + inner + [1.0])
+        else:
+            if num_thresholds <= 1:
+                raise ValueError(
+                    f"Argument `num_thresholds` must be an integer > 1. Received: num_thresholds="
+                    f"{num_thresholds}"
+                )
+            self.num_thresholds = num_thresholds
+            inner = [(i + 1) * 1.0 / (num_thresholds - 1) for i in range(num_thresholds - 2)]
+            self._evenly = True
+        self._thresholds = [0.0 - EPSILON] + inner + [1.0 + EPSILON]
+        self.curve, self.summation_method = curve_u, method
+        self.multi_label, self.num_labels, self.label_weights = multi_label, num_labels, label_weights
+        self.from_logits = from_logits
+        super().__init__(name=name, dtype=dtype)
+
+    @property
+    def thresholds(self) -> list[float]:
+        return list(self._thresholds)
+
+    def init_state(self) -> State:
+        return {k: jnp.zeros((self.num_thresholds,), jnp.float32) for k in ("tp", "fp", "tn", "fn")}
+
+    def update_fn(self, state: State, y_true: Any, y_pred: Any, sample_weight: Any = None) -> State:
+        if self.from_logits:
+            y_pred = jax.nn.sigmoid(jnp.asarray(y_pred, jnp.float32))
+        counts = _confusion_counts(y_true, y_pred, self._thresholds, self._evenly, sample_weight)
+        return {k: state[k] + counts[k] for k in state}
+
+    def _interpolate_pr(self, s: State) -> Any:
+        tp, fp, fn = s["tp"], s["fp"], s["fn"]
+        dtp = tp[:-1] - tp[1:]
+        p = tp + fp
+        dp = p[:-1] - p[1:]
+        slope = _divide_no_nan(dtp, jnp.maximum(dp, 0))
+        intercept = tp[1:] - slope * p[1:]
+        ratio = jnp.where(
+            (p[:-1] > 0) & (p[1:] > 0), _divide_no_nan(p[:-1], jnp.maximum(p[1:], 0)), jnp.ones_like(p[1:])
+        )
+        increments = _divide_no_nan(
+            slope * (dtp + intercept * jnp.log(ratio)), jnp.maximum(tp[1:] + fn[1:], 0)
+        )
+        return jnp.sum(increments)
+
+    def result_fn(self, state: State) -> Any:
+        if self.curve == "PR" and self.summation_method == "interpolation":
+            return self._interpolate_pr(state)
+        tp, fp, tn, fn = state["tp"], state["fp"], state["tn"], state["fn"]
+        recall = _divide_no_nan(tp, tp + fn)
+        if self.curve == "ROC":
+            x, y = _divide_no_nan(fp, fp + tn), recall
+        else:
+            x, y = recall, _divide_no_nan(tp, tp + fp)
+        if self.summation_method == "interpolation":
+            heights = (y[:-1] + y[1:]) / 2.0
+        elif self.summation_method == "minoring":
+            heights = jnp.minimum(y[:-1], y[1:])
+        else:
+            heights = jnp.maximum(y[:-1], y[1:])
+        return jnp.sum((x[:-1] - x[1:]) * heights)
+
+    def get_config(self) -> dict[str, Any]:
+        config = {
+            **super().get_config(),
+            "num_thresholds": self.num_thresholds,
+            "curve": self.curve,
+            "summation_method": self.summation_method,
+            "multi_label": self.multi_label,
+            "num_labels": self.num_labels,
+            "label_weights": self.label_weights,
+            "from_logits": self.from_logits,
+        }
+        if self._init_from_thresholds:
+            config["thresholds"] = self.thresholds[1:-1]
+        return config
+
+
+class _AutoAccuracy(Mean):
+    """``"accuracy"`` when the shapes are not known up front: resolved per batch from static shapes."""
+
+    def update_fn(self, state: State, y_true: Any, y_pred: Any, sample_weight: Any = None) -> State:  # type: ignore[override]
+        fn = _accuracy_function(jnp.shape(y_true), jnp.shape(y_pred))
+        return Mean.update_fn(self, state, fn(y_true, y_pred), sample_weight)
+
+
+def _accuracy_function(y_true_shape: tuple[int, ...], y_pred_shape: tuple[int, ...]) -> Callable[..., Any]:
+    is_binary = y_pred_shape[-1] == 1
+    is_sparse = len(y_true_shape) < len(y_pred_shape) or (y_true_shape[-1] == 1 and y_pred_shape[-1] > 1)
+    if is_binary:
+        return binary_accuracy
+    if is_sparse:
+        return sparse_categorical_accuracy
+    return categorical_accuracy
+
+
+# --------------------------------------------------------------------------------- lookup and files
+def _snake(name: str) -> str:
+    from lamina.naming import to_snake_case
+
+    return to_snake_case(name)
+
+
+_CLASSES: dict[str, type[Metric]] = {
+    c.__name__: c
+    for c in (
+        Mean,
+        Sum,
+        Accuracy,
+        BinaryAccuracy,
+        CategoricalAccuracy,
+        SparseCategoricalAccuracy,
+        TopKCategoricalAccuracy,
+        SparseTopKCategoricalAccuracy,
+        Precision,
+        Recall,
+        AUC,
+        MeanSquaredError,
+        MeanAbsoluteError,
+        MeanAbsolutePercentageError,
+        MeanSquaredLogarithmicError,
+        RootMeanSquaredError,
+        BinaryCrossentropy,
+        CategoricalCrossentropy,
+        SparseCategoricalCrossentropy,
+    )
+}
+_BY_NAME: dict[str, type[Metric]] = {
+    **_CLASSES,
+    **{_snake(k): v for k, v in _CLASSES.items()},
+    "mse": MeanSquaredError,
+    "MSE": MeanSquaredError,
+    "mae": MeanAbsoluteError,
+    "MAE": MeanAbsoluteError,
+    "mape": MeanAbsolutePercentageError,
+    "MAPE": MeanAbsolutePercentageError,
+    "msle": MeanSquaredLogarithmicError,
+    "MSLE": MeanSquaredLogarithmicError,
+    "bce": BinaryCrossentropy,
+    "BCE": BinaryCrossentropy,
+    "rmse": RootMeanSquaredError,
+}
+
+
+def serialize(metric: Metric) -> dict[str, Any]:
+    """Keras's serialized form of a metric.
+
+    >>> serialize(AUC(name="auc"))["config"]["num_thresholds"]
+    200
+    """
+    return {
+        "module": "keras.metrics",
+        "class_name": type(metric).__name__,
+        "config": metric.get_config(),
+        "registered_name": None,
+    }
+
+
+def deserialize(config: dict[str, Any]) -> Metric:
+    """Inverse of :func:`serialize`.
+
+    >>> deserialize(serialize(BinaryAccuracy(threshold=0.3))).threshold
+    0.3
+    """
+    name = config["class_name"]
+    if name not in _CLASSES:
+        raise ValueError(f"Unknown metric class {name!r}; known: {sorted(_CLASSES)}.")
+    return _CLASSES[name].from_config(dict(config.get("config") or {}))
+
+
+def get(
+    identifier: Any,
+    y_true_shape: tuple[int | None, ...] | None = None,
+    y_pred_shape: tuple[int | None, ...] | None = None,
+) -> Metric:
+    """A metric from a name, function, class, instance or serialized dict. ``"accuracy"``/``"acc"`` pick
+    binary, sparse or categorical accuracy from the shapes exactly as Keras 3 does; a string gives the
+    metric its name.
+
+    >>> get("acc", (8, 1), (8, 1)).name, type(get("acc", (8, 1), (8, 1))).__name__
+    ('acc', 'BinaryAccuracy')
+    >>> get("AUC").name
+    'AUC'
+    """
+    if isinstance(identifier, Metric):
+        return identifier
+    if isinstance(identifier, str) and identifier.lower() in ("accuracy", "acc"):
+        if y_true_shape is None or y_pred_shape is None:
+            return _AutoAccuracy(name=identifier)
+        fn = _accuracy_function(tuple(y_true_shape), tuple(y_pred_shape))
+        cls = {
+            binary_accuracy: BinaryAccuracy,
+            sparse_categorical_accuracy: SparseCategoricalAccuracy,
+            categorical_accuracy: CategoricalAccuracy,
+        }[fn]
+        return cls(name=identifier)
+    if isinstance(identifier, str):
+        cls = _BY_NAME.get(identifier)
+        if cls is None:
+            raise ValueError(
+                f"Could not interpret metric identifier: {identifier!r}. Known names: "
+                f"{sorted(_BY_NAME)} and 'accuracy'/'acc'."
+            )
+        metric = cls()
+        metric.name = identifier
+        return metric
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    if inspect.isclass(identifier) and issubclass(identifier, Metric):
+        return identifier()
+    if callable(identifier):
+        return MeanMetricWrapper(identifier)
+    raise ValueError(f"Could not interpret metric identifier: {identifier!r}")

@@ -1,0 +1,331 @@
+"""Convolution kernels in pure JAX with Keras 3's argument conventions and results.
+
+Kernels use Keras's layouts: ``conv`` takes ``(*kernel_size, in_channels // groups, filters)`` and
+``conv_transpose`` takes ``(*kernel_size, filters, in_channels)``.
+
+Two implementations compute ``conv``:
+
+* ``"im2col"``: the ``prod(kernel_size)`` shifted (strided, dilated) slices of the padded input are
+  concatenated on the channel axis and multiplied by the reshaped kernel in one ``dot_general``.
+  Its gradient is a matmul plus slice-transposes (pad-and-add), which XLA's CPU backend runs well.
+* ``"lax"``: ``lax.conv_general_dilated`` (what Keras calls).
+
+``impl="auto"`` picks ``im2col`` on CPU for ungrouped convolutions (see :func:`select_conv_impl` and
+``bench/kernels.py`` for the measurements behind the rule) and ``lax`` elsewhere.
+
+>>> import jax.numpy as jnp
+>>> x = jnp.ones((2, 8, 8, 3))
+>>> k = jnp.ones((3, 3, 3, 4))
+>>> conv(x, k, 1, "same").shape
+(2, 8, 8, 4)
+>>> float(conv(x, k, 1, "valid")[0, 0, 0, 0])
+27.0
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+__all__ = [
+    "conv", "conv_transpose", "depthwise_conv", "separable_conv", "conv_output_shape", "conv_padding",
+    "conv_transpose_padding", "select_conv_impl",
+]
+
+IntOrSeq = int | Sequence[int]
+Padding = str | Sequence[tuple[int, int]]
+
+
+# ------------------------------------------------------------------------------------------ helpers
+def _tuple(value: IntOrSeq | None, rank: int, name: str, default: int = 1) -> tuple[int, ...]:
+    """``2 -> (2, 2)`` for ``rank`` 2; checks length and positivity."""
+    if value is None:
+        value = default
+    if isinstance(value, int):
+        out = (int(value),) * rank
+    else:
+        out = tuple(int(v) for v in value)
+        if len(out) == 1 and rank != 1:
+            out = out * rank
+    if len(out) != rank or any(v <= 0 for v in out):
+        raise ValueError(f"{name} must be an int or {rank} positive ints, received {value!r}.")
+    return out
+
+
+def _check_format(data_format: str | None) -> str:
+    fmt = "channels_last" if data_format is None else str(data_format).lower()
+    if fmt not in ("channels_last", "channels_first"):
+        raise ValueError(f"data_format must be 'channels_last' or 'channels_first', received {data_format!r}.")
+    return fmt
+
+
+def _to_last(x: jax.Array) -> jax.Array:
+    """``(N, C, *S) -> (N, *S, C)``."""
+    return jnp.moveaxis(x, 1, -1)
+
+
+def _to_first(x: jax.Array) -> jax.Array:
+    """``(N, *S, C) -> (N, C, *S)``."""
+    return jnp.moveaxis(x, -1, 1)
+
+
+def conv_padding(size: int, kernel: int, stride: int, dilation: int, padding: str) -> tuple[int, int]:
+    """The ``(low, high)`` zero padding of one spatial axis for ``valid``, ``same`` or ``causal``.
+
+    >>> conv_padding(32, 3, 1, 1, "same"), conv_padding(10, 3, 1, 2, "causal")
+    ((1, 1), (4, 0))
+    """
+    effective = (kernel - 1) * dilation + 1
+    if padding == "valid":
+        return 0, 0
+    if padding == "causal":
+        return effective - 1, 0
+    if padding == "same":
+        out = -(-size // stride)
+        total = max((out - 1) * stride + effective - size, 0)
+        return total // 2, total - total // 2
+    raise ValueError(f"padding must be 'valid', 'same' or 'causal', received {padding!r}.")
+
+
+def conv_output_shape(spatial: Sequence[int], kernel: Sequence[int], strides: Sequence[int],
+                      padding: Padding, dilation_rate: Sequence[int]) -> tuple[int, ...]:
+    """Output spatial sizes of a convolution.
+
+    >>> conv_output_shape((32, 32), (3, 3), (1, 1), "valid", (1, 1))
+    (30, 30)
+    """
+    pads = _pads(spatial, kernel, strides, dilation_rate, padding)
+    return tuple((n + lo + hi - ((k - 1) * d + 1)) // s + 1
+                 for n, k, s, d, (lo, hi) in zip(spatial, kernel, strides, dilation_rate, pads))
+
+
+def _pads(spatial: Sequence[int], kernel: Sequence[int], strides: Sequence[int], dilation: Sequence[int],
+          padding: Padding) -> list[tuple[int, int]]:
+    if isinstance(padding, str):
+        mode = padding.lower()
+        if mode == "causal" and len(spatial) != 1:
+            raise ValueError("padding='causal' is only defined for 1D convolutions.")
+        return [conv_padding(n, k, s, d, mode) for n, k, s, d in zip(spatial, kernel, strides, dilation)]
+    pads = [(int(lo), int(hi)) for lo, hi in padding]
+    if len(pads) != len(spatial):
+        raise ValueError(f"explicit padding needs {len(spatial)} (low, high) pairs, received {padding!r}.")
+    return pads
+
+
+def select_conv_impl(x_shape: Sequence[int], kernel_shape: Sequence[int], groups: int,
+                     strides: Sequence[int], dilation_rate: Sequence[int], platform: str | None = None) -> str:
+    """The implementation ``conv(impl="auto")`` uses: ``"im2col"`` or ``"lax"``.
+
+    Rule (measured with ``bench/kernels.py`` on a 2-core CPU, fwd+bwd under ``jit``): on CPU the
+    im2col form wins for every ungrouped convolution measured, both for few input channels (3) and for
+    32-128 channels, so it is used whenever ``groups == 1``; grouped / depthwise convolutions and all
+    non-CPU backends (where cuDNN-style kernels are tuned) use ``lax.conv_general_dilated``.
+    Very large patch matrices (more than ``2**28`` elements) also fall back to ``lax`` to bound memory.
+
+    >>> select_conv_impl((32, 32, 32, 3), (3, 3, 3, 32), 1, (1, 1), (1, 1), platform="cpu")
+    'im2col'
+    >>> select_conv_impl((32, 32, 32, 8), (3, 3, 1, 8), 8, (1, 1), (1, 1), platform="cpu")
+    'lax'
+    """
+    if platform is None:
+        platform = jax.default_backend()
+    if platform != "cpu" or groups != 1:
+        return "lax"
+    taps = math.prod(kernel_shape[:-2])
+    if taps == 1:
+        return "im2col"  # a pointwise convolution is a plain matmul
+    patch_elems = math.prod(x_shape[:-1]) * taps * kernel_shape[-2]
+    if patch_elems > 2**28:
+        return "lax"
+    return "im2col"
+
+
+# ------------------------------------------------------------------------------------------ conv
+def _im2col_conv(x: jax.Array, kernel: jax.Array, strides: tuple[int, ...], pads: list[tuple[int, int]],
+                 dilation: tuple[int, ...], groups: int, out_spatial: tuple[int, ...]) -> jax.Array:
+    """channels_last convolution as shifted slices + concatenate + one matmul."""
+    rank = len(strides)
+    ksize = kernel.shape[:rank]
+    cin_g, cout = kernel.shape[-2], kernel.shape[-1]
+    if any(lo or hi for lo, hi in pads):
+        x = jnp.pad(x, [(0, 0), *pads, (0, 0)])
+    n, c = x.shape[0], x.shape[-1]
+    taps = []
+    for offsets in itertools.product(*(range(k) for k in ksize)):
+        start = (0, *(o * d for o, d in zip(offsets, dilation)), 0)
+        limit = (n, *(o * d + (m - 1) * s + 1 for o, d, m, s in zip(offsets, dilation, out_spatial, strides)), c)
+        taps.append(lax.slice(x, start, limit, (1, *strides, 1)))
+    patches = taps[0] if len(taps) == 1 else jnp.concatenate(taps, axis=-1)  # (N, *out, K*C)
+    ntaps = len(taps)
+    if groups == 1:
+        w = kernel.reshape(ntaps * c, cout)
+        return lax.dot_general(patches, w, (((rank + 1,), (0,)), ((), ())))
+    # grouped: patches (N, *out, K, G, Cg) x kernel (K, Cg, G, Og) -> (N, *out, G, Og)
+    og = cout // groups
+    p = patches.reshape(*patches.shape[:-1], ntaps, groups, cin_g)
+    w = kernel.reshape(ntaps, cin_g, groups, og)
+    y = jnp.einsum("...kgc,kcgo->...go", p, w)
+    return y.reshape(*y.shape[:-2], cout)
+
+
+def conv(x: jax.Array, kernel: jax.Array, strides: IntOrSeq = 1, padding: Padding = "valid",
+         dilation_rate: IntOrSeq = 1, groups: int | None = None, data_format: str = "channels_last",
+         impl: str = "auto") -> jax.Array:
+    """N-D convolution (1D/2D/3D), equal to ``keras.ops.conv`` / Keras ``ConvND`` layers.
+
+    Args:
+        x: ``(batch, *spatial, channels)`` or, with ``channels_first``, ``(batch, channels, *spatial)``.
+        kernel: ``(*kernel_size, channels // groups, filters)`` (Keras's layout).
+        strides, dilation_rate: an int or one int per spatial axis.
+        padding: ``"valid"``, ``"same"``, ``"causal"`` (1D: left padding only) or ``(low, high)`` pairs.
+        groups: feature groups; ``None`` infers ``channels // kernel.shape[-2]`` as Keras does.
+        data_format: ``"channels_last"`` or ``"channels_first"``.
+        impl: ``"auto"`` (see :func:`select_conv_impl`), ``"im2col"`` or ``"lax"``.
+
+    >>> import jax.numpy as jnp
+    >>> conv(jnp.ones((1, 10, 2)), jnp.ones((3, 2, 4)), padding="causal").shape
+    (1, 10, 4)
+    >>> conv(jnp.ones((1, 4, 6, 6)), jnp.ones((3, 3, 2, 8)), 2, "same", groups=2,
+    ...      data_format="channels_first").shape
+    (1, 8, 3, 3)
+    """
+    fmt = _check_format(data_format)
+    kernel = jnp.asarray(kernel)
+    x = jnp.asarray(x, dtype=kernel.dtype)
+    rank = kernel.ndim - 2
+    if x.ndim != rank + 2:
+        raise ValueError(f"conv: a {rank}D kernel {kernel.shape} needs a rank-{rank + 2} input, received {x.shape}.")
+    strides_t = _tuple(strides, rank, "strides")
+    dilation_t = _tuple(dilation_rate, rank, "dilation_rate")
+    channels = x.shape[-1] if fmt == "channels_last" else x.shape[1]
+    spatial = x.shape[1:-1] if fmt == "channels_last" else x.shape[2:]
+    cin_g, cout = kernel.shape[-2], kernel.shape[-1]
+    if cin_g <= 0 or channels % cin_g:
+        raise ValueError(f"conv: input channels ({channels}) must be divisible by the kernel's in_channels "
+                         f"({cin_g}); kernel shape {kernel.shape}.")
+    inferred = channels // cin_g
+    if groups is None:
+        groups = inferred
+    elif int(groups) != inferred:
+        raise ValueError(f"conv: groups={groups} does not match input channels {channels} and kernel "
+                         f"in_channels {cin_g} (expected groups={inferred}).")
+    groups = int(groups)
+    if cout % groups:
+        raise ValueError(f"conv: filters ({cout}) must be divisible by groups ({groups}).")
+    pads = _pads(spatial, kernel.shape[:rank], strides_t, dilation_t, padding)
+    out_spatial = conv_output_shape(spatial, kernel.shape[:rank], strides_t, pads, dilation_t)
+    if any(m <= 0 for m in out_spatial) and x.size:
+        raise ValueError(f"conv: empty output {out_spatial} for input spatial shape {tuple(spatial)}, kernel "
+                         f"{kernel.shape[:rank]}, strides {strides_t}, dilation {dilation_t}, padding {padding!r}.")
+    xl_shape = (x.shape[0], *spatial, channels)
+    if impl == "auto":
+        impl = select_conv_impl(xl_shape, kernel.shape, groups, strides_t, dilation_t)
+    if impl == "lax":
+        spatial_chars = "DHW"[3 - rank:] if rank <= 3 else None
+        if spatial_chars is None:
+            raise ValueError("conv: only 1D, 2D and 3D convolutions are supported.")
+        lhs = "N" + spatial_chars + "C" if fmt == "channels_last" else "NC" + spatial_chars
+        return lax.conv_general_dilated(x, kernel, strides_t, pads, rhs_dilation=dilation_t,
+                                        dimension_numbers=(lhs, spatial_chars + "IO", lhs),
+                                        feature_group_count=groups)
+    if impl != "im2col":
+        raise ValueError(f"conv: impl must be 'auto', 'im2col' or 'lax', received {impl!r}.")
+    xl = x if fmt == "channels_last" else _to_last(x)
+    y = _im2col_conv(xl, kernel, strides_t, pads, dilation_t, groups, out_spatial)
+    return y if fmt == "channels_last" else _to_first(y)
+
+
+def depthwise_conv(x: jax.Array, kernel: jax.Array, strides: IntOrSeq = 1, padding: Padding = "valid",
+                   dilation_rate: IntOrSeq = 1, data_format: str = "channels_last", impl: str = "auto"
+                   ) -> jax.Array:
+    """Depthwise convolution with Keras's kernel ``(*kernel_size, channels, depth_multiplier)``.
+
+    >>> import jax.numpy as jnp
+    >>> depthwise_conv(jnp.ones((1, 5, 5, 3)), jnp.ones((3, 3, 3, 2))).shape
+    (1, 3, 3, 6)
+    """
+    kernel = jnp.asarray(kernel)
+    channels = kernel.shape[-2]
+    flat = kernel.reshape(*kernel.shape[:-2], 1, channels * kernel.shape[-1])
+    return conv(x, flat, strides, padding, dilation_rate, channels, data_format, impl)
+
+
+def separable_conv(x: jax.Array, depthwise_kernel: jax.Array, pointwise_kernel: jax.Array,
+                   strides: IntOrSeq = 1, padding: Padding = "valid", dilation_rate: IntOrSeq = 1,
+                   data_format: str = "channels_last", impl: str = "auto") -> jax.Array:
+    """Depthwise then pointwise (1x1) convolution, as ``keras.ops.separable_conv``.
+
+    >>> import jax.numpy as jnp
+    >>> separable_conv(jnp.ones((1, 5, 5, 3)), jnp.ones((3, 3, 3, 2)), jnp.ones((1, 1, 6, 4))).shape
+    (1, 3, 3, 4)
+    """
+    mid = depthwise_conv(x, depthwise_kernel, strides, padding, dilation_rate, data_format, impl)
+    return conv(mid, pointwise_kernel, 1, "valid", 1, 1, data_format, impl)
+
+
+# ------------------------------------------------------------------------------------------ transpose
+def conv_transpose_padding(kernel: int, stride: int, dilation: int, padding: str,
+                           output_padding: int | None) -> tuple[int, int]:
+    """Keras's ``(low, high)`` padding of the stride-dilated input of a transposed convolution.
+
+    >>> conv_transpose_padding(3, 2, 1, "same", None)
+    (2, 1)
+    """
+    effective = (kernel - 1) * dilation + 1
+    mode = padding.lower()
+    if mode == "valid":
+        extra = max(effective, stride) - effective if output_padding is None else output_padding
+        return effective - 1, effective - 1 + extra
+    if mode != "same":
+        raise ValueError(f"conv_transpose: padding must be 'valid' or 'same', received {padding!r}.")
+    total = stride + effective - 2 if output_padding is None else effective + effective % 2 - 2 + output_padding
+    low = min(total // 2 + total % 2, effective - 1)
+    return low, total - low
+
+
+def conv_transpose(x: jax.Array, kernel: jax.Array, strides: IntOrSeq = 1, padding: str = "valid",
+                   output_padding: IntOrSeq | None = None, dilation_rate: IntOrSeq = 1,
+                   data_format: str = "channels_last", impl: str = "auto") -> jax.Array:
+    """Transposed convolution equal to Keras's ``Conv{1,2,3}DTranspose`` / ``keras.ops.conv_transpose``.
+
+    ``kernel`` is ``(*kernel_size, filters, in_channels)`` (Keras's layout). It is computed as the
+    gradient-of-conv identity: a convolution of the stride-dilated, padded input with the spatially
+    flipped kernel. With ``strides == 1`` that is an ordinary convolution, so it runs on :func:`conv`'s
+    fast path; with larger strides it uses ``lax.conv_transpose`` (zero-inserted inputs would waste the
+    im2col matmul).
+
+    >>> import jax.numpy as jnp
+    >>> conv_transpose(jnp.ones((1, 4, 4, 3)), jnp.ones((3, 3, 8, 3)), 2, "same").shape
+    (1, 8, 8, 8)
+    """
+    fmt = _check_format(data_format)
+    kernel = jnp.asarray(kernel)
+    x = jnp.asarray(x, dtype=kernel.dtype)
+    rank = kernel.ndim - 2
+    strides_t = _tuple(strides, rank, "strides")
+    dilation_t = _tuple(dilation_rate, rank, "dilation_rate")
+    channels = x.shape[-1] if fmt == "channels_last" else x.shape[1]
+    if channels != kernel.shape[-1]:
+        raise ValueError(f"conv_transpose: input channels ({channels}) must equal the kernel's last axis "
+                         f"(in_channels, kernel shape {kernel.shape}).")
+    if output_padding is None:
+        out_pad: tuple[int | None, ...] = (None,) * rank
+    else:
+        out_pad = tuple(int(v) for v in ((output_padding,) * rank if isinstance(output_padding, int)
+                                          else output_padding))
+    pads = [conv_transpose_padding(kernel.shape[i], strides_t[i], dilation_t[i], padding, out_pad[i])
+            for i in range(rank)]
+    if all(s == 1 for s in strides_t) and impl != "lax" and all(lo >= 0 and hi >= 0 for lo, hi in pads):
+        flipped = jnp.flip(kernel, axis=tuple(range(rank)))
+        flipped = jnp.swapaxes(flipped, -1, -2)  # (*k, in_channels, filters)
+        return conv(x, flipped, 1, pads, dilation_t, 1, fmt, impl)
+    spatial_chars = "DHW"[3 - rank:]
+    lhs = "N" + spatial_chars + "C" if fmt == "channels_last" else "NC" + spatial_chars
+    return lax.conv_transpose(x, kernel, strides_t, padding=pads, rhs_dilation=dilation_t,
+                              dimension_numbers=(lhs, spatial_chars + "IO", lhs), transpose_kernel=True)
