@@ -212,7 +212,7 @@ def run_predict(model: str, x: Any, batch_size: int, repeats: int) -> dict[str, 
     def one_call() -> Any:
         return np.asarray(mapped_fwd(params, xs))
 
-    return {"jax step": timed(per_batch, repeats), "jax scan": timed(one_call, repeats)}
+    return {"jax per-batch jit": timed(per_batch, repeats), "jax lax.map one call": timed(one_call, repeats)}
 
 
 def run_compile(model: str, x: Any, y: Any, batch_size: int) -> dict[str, list[float]]:

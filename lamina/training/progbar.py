@@ -118,10 +118,10 @@ def format_duration(seconds: float) -> str:
     ('5s', '1:15', '1:02:05')
     """
     if seconds > 3600:
-        return "%d:%02d:%02d" % (seconds // 3600, (seconds % 3600) // 60, seconds % 60)
+        return f"{int(seconds // 3600)}:{int(seconds % 3600 // 60):02d}:{int(seconds % 60):02d}"
     if seconds > 60:
-        return "%d:%02d" % (seconds // 60, seconds % 60)
-    return "%ds" % seconds
+        return f"{int(seconds // 60)}:{int(seconds % 60):02d}"
+    return f"{int(seconds)}s"
 
 
 def format_time_per_unit(seconds: float, unit_name: str = "step") -> str:
@@ -296,14 +296,15 @@ class Progbar:
     def _draw_live(self, current: int, now: float, time_per_unit: float, finalize: bool) -> None:
         if self.target is not None and self.target > 0:
             digits = int(math.log10(self.target)) + 1
-            count = f"%{digits}d/%d" % (current, self.target)
+            count = f"{current:{digits}d}/{self.target}"
             done = min(int(self.width * current / self.target), self.width)
             bar_plain = "━" * self.width
-            bar = (self._style("━" * done, "32") if done else "") + self._style("━" * (self.width - done), "37")
+            bar = self._style("━" * done, "32") if done else ""
+            bar += self._style("━" * (self.width - done), "37")
             head_plain = f"{count} {bar_plain}"
             head = f"{self._style(count, '1')} {bar}"
         else:
-            head_plain = head = "%7d/Unknown" % current
+            head_plain = head = f"{current:7d}/Unknown"
         if self.target is not None and self.target > 0 and not finalize:
             clock = format_duration(time_per_unit * (self.target - current))
         else:
@@ -328,7 +329,7 @@ class Progbar:
     def _draw_summary(self, current: int, now: float, time_per_unit: float) -> None:
         if self.target is not None and self.target > 0:
             digits = int(math.log10(self.target)) + 1
-            count = f"%{digits}d/%d" % (current, self.target)
+            count = f"{current:{digits}d}/{self.target}"
         else:
             count = f"{current}"
         _write(f"{count} - {now - self._start:.0f}s - {format_time_per_unit(time_per_unit, self.unit_name)}"

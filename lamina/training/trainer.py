@@ -194,6 +194,9 @@ class Trainer:
         from lamina.training.progbar import resolve_verbose
 
         compiled = self._require_compiled("fit()")
+        if class_weight is not None and sample_weight is not None:
+            raise ValueError("fit() takes class_weight or sample_weight, not both (as in Keras): multiply the class "
+                             "weights into sample_weight yourself to combine them.")
         verbose = resolve_verbose(verbose)
         source = data.make_source(x, y, sample_weight, batch_size, steps_per_epoch, shuffle)
         if source.is_arrays and validation_split and validation_data is None:

@@ -59,14 +59,15 @@ def test_fit_matches_keras_losses_and_weights(data, optimizer):
 def test_sample_and_class_weights_match_keras(data):
     x, y = data
     sw = np.linspace(0.1, 2.0, len(x)).astype("float32")
-    k_model, l_model = _pair(_mlp, lambda o: o.SGD(learning_rate=0.1), "sparse_categorical_crossentropy",
-                             ["accuracy"])
-    kh = k_model.fit(x, y, batch_size=50, epochs=2, shuffle=False, verbose=0, sample_weight=sw,
-                     class_weight={0: 1.0, 1: 2.0, 2: 0.5})
-    lh = l_model.fit(x, y, batch_size=50, epochs=2, shuffle=False, verbose=0, sample_weight=sw,
-                     class_weight={0: 1.0, 1: 2.0, 2: 0.5})
-    for key in kh.history:
-        np.testing.assert_allclose(lh.history[key], kh.history[key], rtol=1e-5, atol=1e-6)
+    for weights in ({"sample_weight": sw}, {"class_weight": {0: 1.0, 1: 2.0, 2: 0.5}}):
+        k_model, l_model = _pair(_mlp, lambda o: o.SGD(learning_rate=0.1), "sparse_categorical_crossentropy",
+                                 ["accuracy"])
+        kh = k_model.fit(x, y, batch_size=50, epochs=2, shuffle=False, verbose=0, **weights)
+        lh = l_model.fit(x, y, batch_size=50, epochs=2, shuffle=False, verbose=0, **weights)
+        for key in kh.history:
+            np.testing.assert_allclose(lh.history[key], kh.history[key], rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="class_weight"):
+        l_model.fit(x, y, sample_weight=sw, class_weight={0: 1.0}, verbose=0)
 
 
 def test_binary_and_regression_losses_match_keras(data):

@@ -1,0 +1,162 @@
+"""``python -m bench``: run every case for every framework, each in a fresh subprocess, and write the report.
+
+>>> from bench.__main__ import parse_args
+>>> parse_args(["--quick"]).repeats
+1
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.cases import Case, select_cases
+from bench.runners.common import PREFIX
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNNERS = {name: f"bench.runners.{name}_runner" for name in ("lamina", "keras", "jax", "torch")}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line; ``--quick`` means one repeat (unless ``--repeats`` is given) and fewer samples."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", default=None, help="comma-separated case names or patterns (default: all)")
+    parser.add_argument("--frameworks", default="lamina,keras,jax,torch", help="comma-separated subset")
+    parser.add_argument("--repeats", type=int, default=None, help="timed repeats per case (default 5; 1 quick)")
+    parser.add_argument("--quick", action="store_true", help="1 repeat and fewer samples, for development")
+    parser.add_argument("--out", default="BENCHMARKS.md", help="markdown report path (JSON and PNG beside it)")
+    parser.add_argument("--timeout", type=float, default=1800.0, help="seconds allowed per subprocess")
+    parser.add_argument("--no-plot", action="store_true", help="skip the PNG plot")
+    args = parser.parse_args(argv)
+    if args.repeats is None:
+        args.repeats = 1 if args.quick else 5
+    if args.repeats < 1:
+        parser.error("--repeats must be at least 1")
+    return args
+
+
+def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env["KERAS_BACKEND"] = "jax"
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
+    env.pop("XLA_FLAGS", None)
+    env.update(extra or {})
+    return env
+
+
+def run_runner(framework: str, case: Case, repeats: int, quick: bool, timeout: float,
+               env: dict[str, str] | None = None, extra_args: list[str] | None = None) -> dict[str, Any]:
+    """Run one runner subprocess and return its parsed result (``error`` set when it failed)."""
+    cmd = [sys.executable, "-m", RUNNERS[framework], "--case", case.name, "--repeats", str(repeats),
+           *(["--quick"] if quick else []), *(extra_args or [])]
+    try:
+        proc = subprocess.run(cmd, cwd=ROOT, env=_env(env), capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"results": {}, "error": f"timed out after {timeout:.0f} s"}
+    for line in reversed(proc.stdout.splitlines()):
+        if line.startswith(PREFIX):
+            result = json.loads(line[len(PREFIX):])
+            if proc.returncode and not result.get("error"):
+                result["error"] = f"exit status {proc.returncode}"
+            return result
+    tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+    return {"results": {}, "error": f"exit status {proc.returncode}: " + " | ".join(tail)}
+
+
+def _merge(into: dict[str, Any], result: dict[str, Any]) -> None:
+    for label, times in result.get("results", {}).items():
+        into["results"].setdefault(label, []).extend(times)
+    for key in ("notes",):
+        for note in result.get(key) or []:
+            if note not in into[key]:
+                into[key].append(note)
+    if result.get("error"):
+        into["errors"].append(result["error"])
+    if result.get("skipped") and result["skipped"] not in into["skipped"]:
+        into["skipped"].append(result["skipped"])
+
+
+def run_case(case: Case, framework: str, repeats: int, quick: bool, timeout: float) -> dict[str, Any]:
+    """All repeats of one case for one framework: one process, or one fresh process per repeat."""
+    out: dict[str, Any] = {"results": {}, "notes": [], "errors": [], "skipped": []}
+    if framework == "torch" and importlib.util.find_spec("torch") is None:
+        out["skipped"].append("torch is not installed (pip install 'torch==2.13.0', the CPU build)")
+        return out
+    if case.options.get("data_parallel"):
+        count = int(case.options["data_parallel"])
+        _merge(out, run_runner(framework, case, repeats, quick, timeout))
+        flags = {"XLA_FLAGS": f"--xla_force_host_platform_device_count={count}"}
+        _merge(out, run_runner(framework, case, repeats, quick, timeout, flags, ["--data-parallel", str(count)]))
+        return out
+    if not case.fresh_process_per_repeat:
+        _merge(out, run_runner(framework, case, repeats, quick, timeout))
+        return out
+    # import / compile: a fresh process per repeat, plus one untimed warm-up process (warms the OS file cache).
+    for i in range(repeats + 1):
+        with tempfile.TemporaryDirectory(prefix="lamina-bench-cache-") as cache:
+            env = {"HOME": cache, "XDG_CACHE_HOME": cache, "JAX_ENABLE_COMPILATION_CACHE": "false"}
+            result = run_runner(framework, case, 1, quick, timeout, env if case.kind == "compile" else None)
+        if i == 0 and not result.get("error"):
+            continue
+        _merge(out, result)
+        if result.get("error") or result.get("skipped"):
+            break
+    if case.kind == "compile" and framework == "lamina" and not out["errors"]:
+        _merge(out, _warm_cache_compile(case, quick, repeats, timeout))
+    return out
+
+
+def _warm_cache_compile(case: Case, quick: bool, repeats: int, timeout: float) -> dict[str, Any]:
+    """lamina's compile time on a second run of the same script: its own persistent cache, if it has one."""
+    out: dict[str, Any] = {"results": {}, "notes": [], "errors": [], "skipped": []}
+    with tempfile.TemporaryDirectory(prefix="lamina-bench-cache-") as cache:
+        env = {"HOME": cache, "XDG_CACHE_HOME": cache}
+        for i in range(repeats + 1):
+            result = run_runner("lamina", case, 1, quick, timeout, env)
+            if i == 0:
+                continue
+            result["results"] = {"lamina, 2nd run (persistent cache)": t for t in result.get("results", {}).values()}
+            _merge(out, result)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the selected cases and frameworks, print progress, write the markdown, JSON and PNG reports."""
+    from bench import report
+
+    args = parse_args(argv)
+    cases = select_cases(args.cases)
+    frameworks = [f.strip() for f in args.frameworks.split(",") if f.strip()]
+    unknown = sorted(set(frameworks) - set(RUNNERS))
+    if unknown:
+        raise SystemExit(f"bench: unknown framework(s) {unknown}; choose from {sorted(RUNNERS)}")
+    if "torch" in frameworks and importlib.util.find_spec("torch") is None:
+        print("bench: torch is not installed; PyTorch rows are skipped (pip install 'torch==2.13.0')", file=sys.stderr)
+    started = time.time()
+    records = []
+    for case in cases:
+        for framework in (f for f in case.frameworks if f in frameworks):
+            t0 = time.perf_counter()
+            print(f"bench: {case.name:<14} {framework:<7} ...", end="", file=sys.stderr, flush=True)
+            result = run_case(case, framework, args.repeats, args.quick, args.timeout)
+            summary = ", ".join(f"{k} {report.median(v):.3f} s" for k, v in result["results"].items())
+            problems = "; ".join(result["errors"] + result["skipped"])
+            print(f" {summary or problems} ({time.perf_counter() - t0:.0f} s wall)", file=sys.stderr, flush=True)
+            records.append({"case": case.name, "framework": framework, **result})
+    meta = report.machine_info(args, started)
+    out = Path(args.out)
+    report.write(records, cases, meta, out, plot=not args.no_plot)
+    print(f"bench: wrote {out}" + ("" if args.no_plot else f" and {out.with_suffix('.png')}"), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
