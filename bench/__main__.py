@@ -48,6 +48,7 @@ def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env["KERAS_BACKEND"] = "jax"
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
     env.pop("XLA_FLAGS", None)
+    env.pop("JAX_COMPILATION_CACHE_DIR", None)  # compile times are measured from an empty cache
     env.update(extra or {})
     return env
 
@@ -102,7 +103,7 @@ def run_case(case: Case, framework: str, repeats: int, quick: bool, timeout: flo
     # import / compile: a fresh process per repeat, plus one untimed warm-up process (warms the OS file cache).
     for i in range(repeats + 1):
         with tempfile.TemporaryDirectory(prefix="lamina-bench-cache-") as cache:
-            env = {"HOME": cache, "XDG_CACHE_HOME": cache, "JAX_ENABLE_COMPILATION_CACHE": "false"}
+            env = {"HOME": cache, "XDG_CACHE_HOME": cache}
             result = run_runner(framework, case, 1, quick, timeout, env if case.kind == "compile" else None)
         if i == 0 and not result.get("error"):
             continue
@@ -123,7 +124,8 @@ def _warm_cache_compile(case: Case, quick: bool, repeats: int, timeout: float) -
             result = run_runner("lamina", case, 1, quick, timeout, env)
             if i == 0:
                 continue
-            result["results"] = {"lamina, 2nd run (persistent cache)": t for t in result.get("results", {}).values()}
+            times = [t for values in result.get("results", {}).values() for t in values]
+            result["results"] = {"lamina, 2nd run (persistent cache)": times} if times else {}
             _merge(out, result)
     return out
 
@@ -153,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
             records.append({"case": case.name, "framework": framework, **result})
     meta = report.machine_info(args, started)
     out = Path(args.out)
-    report.write(records, cases, meta, out, plot=not args.no_plot)
+    report.write(records, cases, meta, out, with_plot=not args.no_plot)
     print(f"bench: wrote {out}" + ("" if args.no_plot else f" and {out.with_suffix('.png')}"), file=sys.stderr)
     return 0
 

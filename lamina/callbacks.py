@@ -455,7 +455,11 @@ _LOWER_IS_BETTER = ("loss", "error", "crossentropy", "mse", "mae", "mape", "msle
 def _direction_from_name(monitor: str, model: Any) -> str | None:
     """``"min"``, ``"max"`` or ``None`` for a monitored log name such as ``val_accuracy``."""
     name = monitor.removeprefix("val_")
-    for metric in getattr(model, "metrics", None) or []:
+    try:
+        metrics = list(getattr(model, "metrics", None) or [])
+    except Exception:  # noqa: BLE001 - a model that cannot list its metrics yet: fall back to the name
+        metrics = []
+    for metric in metrics:
         direction = getattr(metric, "direction", None) or getattr(metric, "_direction", None)
         if getattr(metric, "name", None) == name and direction in ("up", "down"):
             return "max" if direction == "up" else "min"

@@ -104,6 +104,12 @@ def get_file(fname: str, origin: str, sha256: str | None = None, cache_dir: str 
     Raises:
         DatasetNotFoundError: the file is missing and the download failed.
         ChecksumError: the downloaded file does not match ``sha256``.
+
+    >>> import tempfile, pathlib
+    >>> cache = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (cache / "data.bin").write_bytes(b"cached")
+    >>> get_file("data.bin", "http://127.0.0.1:9/data.bin", cache_dir=cache).read_bytes()  # no download
+    b'cached'
     """
     folder = default_cache_dir(cache_dir)
     if subdir:

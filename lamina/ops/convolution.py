@@ -10,8 +10,8 @@ Two implementations compute ``conv``:
   Its gradient is a matmul plus slice-transposes (pad-and-add), which XLA's CPU backend runs well.
 * ``"lax"``: ``lax.conv_general_dilated`` (what Keras calls).
 
-``impl="auto"`` picks ``im2col`` on CPU for ungrouped convolutions (see :func:`select_conv_impl` and
-``bench/kernels.py`` for the measurements behind the rule) and ``lax`` elsewhere.
+A third, ``"hybrid"``, runs the ``lax`` forward with the im2col gradient. ``impl="auto"`` chooses per
+case by the measured rule in :func:`select_conv_impl` (see ``bench/kernels.py``).
 
 >>> import jax.numpy as jnp
 >>> x = jnp.ones((2, 8, 8, 3))
@@ -24,6 +24,7 @@ Two implementations compute ``conv``:
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Sequence
@@ -120,30 +121,44 @@ def _pads(spatial: Sequence[int], kernel: Sequence[int], strides: Sequence[int],
 
 def select_conv_impl(x_shape: Sequence[int], kernel_shape: Sequence[int], groups: int,
                      strides: Sequence[int], dilation_rate: Sequence[int], platform: str | None = None) -> str:
-    """The implementation ``conv(impl="auto")`` uses: ``"im2col"`` or ``"lax"``.
+    """The implementation ``conv(impl="auto")`` uses: ``"im2col"``, ``"hybrid"`` or ``"lax"``.
 
-    Rule (measured with ``bench/kernels.py`` on a 2-core CPU, fwd+bwd under ``jit``): on CPU the
-    im2col form wins for every ungrouped convolution measured, both for few input channels (3) and for
-    32-128 channels, so it is used whenever ``groups == 1``; grouped / depthwise convolutions and all
-    non-CPU backends (where cuDNN-style kernels are tuned) use ``lax.conv_general_dilated``.
-    Very large patch matrices (more than ``2**28`` elements) also fall back to ``lax`` to bound memory.
+    ``x_shape`` is channels_last. The rule follows medians of interleaved fwd+bwd timings under ``jit`` on
+    a 2-core CPU (``bench/kernels.py``; XLA CPU, JAX 0.10):
+
+    * ungrouped, 2D/3D, stride 1, at most 32 input channels (the DESIGN.md CNN's layers): ``im2col``
+      (whole CNN step 1.3-1.6x faster; 3D 4^C convs 2.5-4x). With 64-128 channels, strides > 1, or 1D
+      inputs, XLA's convolution was as fast or faster, so ``lax``;
+    * grouped (``1 < groups < channels``): ``hybrid`` = ``lax`` forward with the im2col gradient
+      (XLA's grouped-conv gradient is 5-10x slower);
+    * depthwise (one input channel per group): ``lax`` (mixed results, no clear win);
+    * pointwise (1x1, stride 1) kernels are a plain matmul: ``im2col``;
+    * any non-CPU backend: ``lax``. Patch matrices over ``2**28`` elements fall back to ``lax``.
 
     >>> select_conv_impl((32, 32, 32, 3), (3, 3, 3, 32), 1, (1, 1), (1, 1), platform="cpu")
     'im2col'
-    >>> select_conv_impl((32, 32, 32, 8), (3, 3, 1, 8), 8, (1, 1), (1, 1), platform="cpu")
+    >>> select_conv_impl((32, 16, 16, 64), (3, 3, 64, 128), 1, (1, 1), (1, 1), platform="cpu")
     'lax'
+    >>> select_conv_impl((32, 16, 16, 32), (3, 3, 8, 32), 4, (1, 1), (1, 1), platform="cpu")
+    'hybrid'
     """
     if platform is None:
         platform = jax.default_backend()
-    if platform != "cpu" or groups != 1:
+    if platform != "cpu":
         return "lax"
+    rank = len(kernel_shape) - 2
+    cin_g = kernel_shape[-2]
     taps = math.prod(kernel_shape[:-2])
-    if taps == 1:
-        return "im2col"  # a pointwise convolution is a plain matmul
-    patch_elems = math.prod(x_shape[:-1]) * taps * kernel_shape[-2]
-    if patch_elems > 2**28:
+    if math.prod(x_shape[:-1]) * taps * cin_g > 2**28:
         return "lax"
-    return "im2col"
+    stride1 = all(s == 1 for s in strides)
+    if groups > 1:
+        return "lax" if cin_g == 1 else "hybrid"
+    if taps == 1 and stride1:
+        return "im2col"
+    if rank >= 2 and stride1 and cin_g <= 32:
+        return "im2col"
+    return "lax"
 
 
 # ------------------------------------------------------------------------------------------ conv
@@ -174,6 +189,29 @@ def _im2col_conv(x: jax.Array, kernel: jax.Array, strides: tuple[int, ...], pads
     return y.reshape(*y.shape[:-2], cout)
 
 
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3, 4, 5, 6))
+def _hybrid_conv(x: jax.Array, kernel: jax.Array, strides: tuple[int, ...], pads: tuple[tuple[int, int], ...],
+                 dilation: tuple[int, ...], groups: int, fmt: str) -> jax.Array:
+    """``lax`` forward; the gradient is that of the im2col form (same values, faster for grouped convs)."""
+    return conv(x, kernel, strides, list(pads), dilation, groups, fmt, "lax")
+
+
+def _hybrid_fwd(x: jax.Array, kernel: jax.Array, strides: tuple[int, ...], pads: tuple[tuple[int, int], ...],
+                dilation: tuple[int, ...], groups: int, fmt: str) -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
+    return _hybrid_conv(x, kernel, strides, pads, dilation, groups, fmt), (x, kernel)
+
+
+def _hybrid_bwd(strides: tuple[int, ...], pads: tuple[tuple[int, int], ...], dilation: tuple[int, ...],
+                groups: int, fmt: str, res: tuple[jax.Array, jax.Array], g: jax.Array
+                ) -> tuple[jax.Array, jax.Array]:
+    x, kernel = res
+    _, vjp = jax.vjp(lambda a, b: conv(a, b, strides, list(pads), dilation, groups, fmt, "im2col"), x, kernel)
+    return vjp(g)
+
+
+_hybrid_conv.defvjp(_hybrid_fwd, _hybrid_bwd)
+
+
 def conv(x: jax.Array, kernel: jax.Array, strides: IntOrSeq = 1, padding: Padding = "valid",
          dilation_rate: IntOrSeq = 1, groups: int | None = None, data_format: str = "channels_last",
          impl: str = "auto") -> jax.Array:
@@ -186,7 +224,8 @@ def conv(x: jax.Array, kernel: jax.Array, strides: IntOrSeq = 1, padding: Paddin
         padding: ``"valid"``, ``"same"``, ``"causal"`` (1D: left padding only) or ``(low, high)`` pairs.
         groups: feature groups; ``None`` infers ``channels // kernel.shape[-2]`` as Keras does.
         data_format: ``"channels_last"`` or ``"channels_first"``.
-        impl: ``"auto"`` (see :func:`select_conv_impl`), ``"im2col"`` or ``"lax"``.
+        impl: ``"auto"`` (see :func:`select_conv_impl`), ``"im2col"``, ``"lax"`` or ``"hybrid"`` (``lax``
+            forward, im2col gradient).
 
     >>> import jax.numpy as jnp
     >>> conv(jnp.ones((1, 10, 2)), jnp.ones((3, 2, 4)), padding="causal").shape
@@ -226,6 +265,8 @@ def conv(x: jax.Array, kernel: jax.Array, strides: IntOrSeq = 1, padding: Paddin
     xl_shape = (x.shape[0], *spatial, channels)
     if impl == "auto":
         impl = select_conv_impl(xl_shape, kernel.shape, groups, strides_t, dilation_t)
+    if impl == "hybrid":
+        return _hybrid_conv(x, kernel, strides_t, tuple(pads), dilation_t, groups, fmt)
     if impl == "lax":
         spatial_chars = "DHW"[3 - rank:] if rank <= 3 else None
         if spatial_chars is None:
@@ -235,7 +276,7 @@ def conv(x: jax.Array, kernel: jax.Array, strides: IntOrSeq = 1, padding: Paddin
                                         dimension_numbers=(lhs, spatial_chars + "IO", lhs),
                                         feature_group_count=groups)
     if impl != "im2col":
-        raise ValueError(f"conv: impl must be 'auto', 'im2col' or 'lax', received {impl!r}.")
+        raise ValueError(f"conv: impl must be 'auto', 'im2col', 'lax' or 'hybrid', received {impl!r}.")
     xl = x if fmt == "channels_last" else _to_last(x)
     y = _im2col_conv(xl, kernel, strides_t, pads, dilation_t, groups, out_spatial)
     return y if fmt == "channels_last" else _to_first(y)

@@ -300,7 +300,8 @@ class Progbar:
             done = min(int(self.width * current / self.target), self.width)
             bar_plain = "━" * self.width
             bar = self._style("━" * done, "32") if done else ""
-            bar += self._style("━" * (self.width - done), "37")
+            if done < self.width:
+                bar += self._style("━" * (self.width - done), "37")
             head_plain = f"{count} {bar_plain}"
             head = f"{self._style(count, '1')} {bar}"
         else:
