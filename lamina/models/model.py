@@ -230,6 +230,25 @@ class Model(Trainer, Layer):
         self._require_built("count_params()")
         return sum(w.size for w in self.weights)
 
+    # ------------------------------------------------------------------------------------ saving
+    def save(self, filepath: Any, overwrite: bool = True) -> None:
+        """Save architecture, weights and compile settings to a Keras 3 ``.keras`` file (``lamina.saving``)."""
+        from lamina.saving import save_model
+
+        save_model(self, filepath, overwrite=overwrite)
+
+    def save_weights(self, filepath: Any, overwrite: bool = True) -> None:
+        """Save the weights (and optimizer state) to a Keras 3 ``.weights.h5`` file."""
+        from lamina.saving import save_weights
+
+        save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath: Any, skip_mismatch: bool = False) -> None:
+        """Load weights from a ``.weights.h5`` or ``.keras`` file written by lamina or Keras 3."""
+        from lamina.saving import load_weights
+
+        load_weights(self, filepath, skip_mismatch=skip_mismatch)
+
     # ------------------------------------------------------------------------------------ config
     def get_config(self) -> dict[str, Any]:
         if not self._functional:

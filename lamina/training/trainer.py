@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lamina.distribution import constrain_batch, place_like, place_params
+from lamina.distribution import constrain_batch, place_data, place_like, place_params
 from lamina.distribution import distribution as current_distribution
 from lamina.training import data
 from lamina.training.compiled import CompiledLossesAndMetrics
@@ -220,7 +220,7 @@ class Trainer:
             cb.on_epoch_begin(epoch)
             state = self._with_fresh_metrics(state, compiled)
             epoch_key = jax.random.fold_in(key, epoch)
-            for step_index, new_state in self._run_epoch(source, state, epoch_key, class_weight):
+            for step_index, new_state in self._run_epoch(source, state, epoch_key, class_weight, cb):
                 state = new_state
                 if cb.wants_batch_logs(step_index):
                     cb.on_train_batch_end(step_index, compiled.results(state[3]))
@@ -243,7 +243,8 @@ class Trainer:
         self.history = history
         return history
 
-    def _run_epoch(self, source: Any, state: Any, key: Any, class_weight: Any) -> Iterator[tuple[int, Any]]:
+    def _run_epoch(self, source: Any, state: Any, key: Any, class_weight: Any, cb: Any
+                   ) -> Iterator[tuple[int, Any]]:
         if source.is_arrays:
             order = source.epoch_order()
             bounds = source.batch_bounds()
@@ -253,6 +254,7 @@ class Trainer:
             while i < len(bounds):
                 start, size = bounds[i]
                 count = group if group > 1 and i + group <= full else 1
+                cb.on_train_batch_begin(i)
                 fn = self._train_fn(count)
                 state = fn(state, source.x_dev, source.y_dev, source.sw_dev, order, start, key, size=size)
                 i += count
@@ -260,6 +262,7 @@ class Trainer:
         else:
             fn = self._train_batch_fn()
             for step_index, (xb, yb, swb) in enumerate(source.batches()):
+                cb.on_train_batch_begin(step_index)
                 swb = data.combine_class_weight(yb, swb, class_weight)
                 state = fn(state, xb, yb, swb, jax.random.fold_in(key, step_index))
                 yield step_index, state
@@ -345,6 +348,8 @@ class Trainer:
         if cb_list is not None:
             cb_list.on_test_begin()
         for step_index, (xb, yb, swb) in enumerate(source.batches()):
+            if cb_list is not None:
+                cb_list.on_test_batch_begin(step_index)
             metric_state = fn(trainable, non_trainable, metric_state, xb, yb, swb)
             if cb_list is not None:
                 cb_list.on_test_batch_end(step_index, compiled.results(metric_state)
@@ -356,18 +361,25 @@ class Trainer:
 
     # ---------------------------------------------------------------------------- predict
     def _predict_fn(self) -> Any:
-        fn = self._jit_cache.get("predict")
+        """Jitted forward pass on rows ``start:start+size`` of device-resident inputs."""
+        dist = current_distribution()
+        fn = self._jit_cache.get(("predict", id(dist)))
         if fn is None:
             cast = self._input_caster()
 
-            def forward(trainable: Any, non_trainable: Any, x: Any) -> Any:
-                return self._pure_apply(trainable, non_trainable, cast(x), False, None)[0]
+            def forward(trainable: Any, non_trainable: Any, xs: Any, start: Any, size: int) -> Any:
+                x = jax.tree_util.tree_map(lambda a: jax.lax.dynamic_slice_in_dim(a, start, size), xs)
+                x = constrain_batch(cast(x), dist)
+                return self._pure_apply(trainable, non_trainable, x, False, None)[0]
 
-            fn = self._jit_cache["predict"] = jax.jit(forward)
+            fn = self._jit_cache[("predict", id(dist))] = jax.jit(forward, static_argnames=("size",))
         return fn
 
     def _predict_arrays(self, x: Any, batch_size: int | None, verbose: Any, steps: int | None,
                         callbacks: Any) -> Any:
+        from lamina import callbacks as callbacks_module
+        from lamina.training.progbar import resolve_verbose
+
         if isinstance(x, (Iterator, Iterable)) and not data.is_array_like(x):
             batches = [data.to_arrays(b[0] if isinstance(b, tuple) else b) for b in data.limit(x, steps)]
             if not batches:
@@ -380,18 +392,22 @@ class Trainer:
         self._flatten_inputs(x)
         n = data.num_samples(x)
         batch_size = int(batch_size or 32)
+        bounds = [(start, min(batch_size, n - start)) for start in range(0, n, batch_size)][:steps]
+        if not bounds:
+            raise ValueError(f"predict() on model '{self.name}' received no samples.")
+        verbose = resolve_verbose(verbose)
+        cb = callbacks_module.CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose,
+                                           epochs=1, steps=len(bounds))
         trainable, non_trainable = self.get_params()
         fn = self._predict_fn()
-        x_dev = jax.tree_util.tree_map(jnp.asarray, x)
+        x_dev = place_data(jax.tree_util.tree_map(jnp.asarray, x), current_distribution())
         outs = []
-        full = (n // batch_size) * batch_size
-        for start in range(0, full, batch_size):
-            outs.append(fn(trainable, non_trainable,
-                           jax.tree_util.tree_map(lambda a, s=start: a[s:s + batch_size], x_dev)))
-        if full < n:
-            outs.append(fn(trainable, non_trainable, jax.tree_util.tree_map(lambda a: a[full:], x_dev)))
-        if not outs:
-            raise ValueError(f"predict() on model '{self.name}' received no samples.")
+        cb.on_predict_begin()
+        for i, (start, size) in enumerate(bounds):
+            cb.on_predict_batch_begin(i)
+            outs.append(fn(trainable, non_trainable, x_dev, start, size=size))
+            cb.on_predict_batch_end(i, {"outputs": outs[-1]} if cb.wants_batch_logs(i) else None)
+        cb.on_predict_end()
         joined = jax.tree_util.tree_map(lambda *parts: jnp.concatenate(parts, axis=0), *outs)
         return jax.tree_util.tree_map(np.asarray, joined)
 
