@@ -68,8 +68,16 @@ def run_runner(framework: str, case: Case, repeats: int, quick: bool, timeout: f
             if proc.returncode and not result.get("error"):
                 result["error"] = f"exit status {proc.returncode}"
             return result
-    tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
-    return {"results": {}, "error": f"exit status {proc.returncode}: " + " | ".join(tail)}
+    return {"results": {}, "error": f"exit status {proc.returncode}: {_first_error(proc.stderr or proc.stdout)}"}
+
+
+def _first_error(text: str) -> str:
+    """The most telling line of a crashed runner's output: a Python exception or XLA's fatal check."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    for line in reversed(lines):
+        if line.startswith(("F0", "E0")) or "Check failed" in line or "Error" in line.split(":")[0]:
+            return line[:300]
+    return " | ".join(lines[-2:])[:300]
 
 
 def _merge(into: dict[str, Any], result: dict[str, Any]) -> None:
@@ -151,7 +159,8 @@ def main(argv: list[str] | None = None) -> int:
             result = run_case(case, framework, args.repeats, args.quick, args.timeout)
             summary = ", ".join(f"{k} {report.median(v):.3f} s" for k, v in result["results"].items())
             problems = "; ".join(result["errors"] + result["skipped"])
-            print(f" {summary or problems} ({time.perf_counter() - t0:.0f} s wall)", file=sys.stderr, flush=True)
+            line = "; ".join(filter(None, [summary, problems]))
+            print(f" {line} ({time.perf_counter() - t0:.0f} s wall)", file=sys.stderr, flush=True)
             records.append({"case": case.name, "framework": framework, **result})
     meta = report.machine_info(args, started)
     out = Path(args.out)

@@ -81,7 +81,8 @@ class Weight:
                  regularizer: Any = None, constraint: Any = None) -> None:
         self._layer = layer
         self.name = name
-        self._value = jnp.asarray(value)
+        with jax.ensure_compile_time_eval():  # a concrete array even when built while a call is traced
+            self._value = jnp.asarray(value)
         self._trainable = trainable
         self.regularizer = regularizer
         self.constraint = constraint

@@ -54,6 +54,7 @@ class Reshape(Layer):
         if any(d == 0 or d < -1 for d in self.target_shape):
             raise ValueError(f"Reshape '{self.name}': target_shape sizes must be positive (or one -1), "
                              f"received {self.target_shape}.")
+        self.built = True  # no weights; like Keras, a Reshape writes no build_config
 
     def _resolve(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
         rest = input_shape[1:]
@@ -75,9 +76,6 @@ class Reshape(Layer):
                 f"Reshape '{self.name}': cannot reshape input of shape {shape_str(tuple(input_shape))} "
                 f"({total} values per sample) into target_shape {self.target_shape} ({known} values).{fix}")
         return self.target_shape
-
-    def build(self, input_shape: Sequence[int | None]) -> None:
-        self._resolve(input_shape)
 
     def call(self, inputs: Any) -> Any:
         target = self._resolve((None,) + tuple(inputs.shape[1:]))

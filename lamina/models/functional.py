@@ -36,7 +36,7 @@ def map_graph(inputs: list[KerasTensor], outputs: list[KerasTensor], model_name:
             )
     order: list[Node] = []
     state: dict[int, int] = {}  # node id -> 1 visiting, 2 done
-    consumers: dict[int, list[Node]] = {}
+    first_seen: dict[int, int] = {}  # layer id -> DFS visit index (Keras's order among layers of one depth)
 
     def node_of(t: KerasTensor) -> Node:
         return t.history.layer._inbound_nodes[t.history.node_index]
@@ -45,9 +45,9 @@ def map_graph(inputs: list[KerasTensor], outputs: list[KerasTensor], model_name:
         if not isinstance(out, KerasTensor) or out.history is None:
             raise ValueError(f"Model '{model_name}': outputs must be tensors produced by layers from the model's "
                              f"inputs, received {out!r}.")
-        stack: list[tuple[KerasTensor, bool]] = [(out, False)]
+        stack: list[tuple[KerasTensor, bool, Any]] = [(out, False, None)]
         while stack:
-            tensor, expanded = stack.pop()
+            tensor, expanded, consumer = stack.pop()
             node = node_of(tensor)
             if expanded:
                 if state.get(node.id) != 2:
@@ -59,38 +59,47 @@ def map_graph(inputs: list[KerasTensor], outputs: list[KerasTensor], model_name:
             if isinstance(node.layer, InputLayer):
                 if id(tensor) not in input_ids:
                     given = ", ".join(t.history.layer.name for t in inputs) or "none"
+                    user = (f"layer '{consumer.name}' ({type(consumer).__name__}) uses" if consumer is not None
+                            else "an output is")
                     raise ValueError(
-                        f"Model '{model_name}': its outputs are not connected to its inputs. They depend on "
+                        f"Model '{model_name}': its outputs are not connected to its inputs: {user} "
                         f"Input '{node.layer.name}' {shape_str(tensor.shape)}, which is not among the model's "
                         f"inputs ({given}). Pass it in Model(inputs=[...]) or build the outputs from the given "
                         "inputs."
                     )
+                first_seen.setdefault(id(node.layer), len(first_seen))
                 state[node.id] = 2
                 order.append(node)
                 continue
             if state.get(node.id) == 1:
                 continue
+            first_seen.setdefault(id(node.layer), len(first_seen))
             state[node.id] = 1
-            stack.append((tensor, True))
+            stack.append((tensor, True, consumer))
             for parent in reversed(node.input_tensors):
-                consumers.setdefault(node_of(parent).id, []).append(node)
-                stack.append((parent, False))
+                stack.append((parent, False, node.layer))
+    # Depths as Keras computes them: a node is one deeper than its deepest consumer, and a shared layer
+    # takes the largest depth of its nodes.
+    node_depth: dict[int, int] = {}
+    layer_depth: dict[int, int] = {}
+    in_graph = {n.id for n in order}
+    for node in reversed(order):
+        d = max(node_depth.setdefault(node.id, 0), layer_depth.get(id(node.layer), 0))
+        layer_depth[id(node.layer)] = node_depth[node.id] = d
+        for parent in node.input_tensors:
+            pnode = node_of(parent)
+            if pnode.id in in_graph:
+                node_depth[pnode.id] = max(d + 1, node_depth.get(pnode.id, 0))
     # Inputs that no output uses still belong to the model.
     for t in inputs:
         node = node_of(t)
         if state.get(node.id) != 2:
             state[node.id] = 2
             order.insert(0, node)
-    depth: dict[int, int] = {}
-    for node in reversed(order):
-        depth[node.id] = max((depth[c.id] + 1 for c in consumers.get(node.id, []) if c.id in depth), default=0)
-    by_depth = sorted(order, key=lambda n: (-depth[n.id], n.id))
-    model_layers: list[Any] = []
-    seen: set[int] = set()
-    for node in by_depth:
-        if id(node.layer) not in seen:
-            seen.add(id(node.layer))
-            model_layers.append(node.layer)
+            layer_depth[id(node.layer)] = 0
+            first_seen[id(node.layer)] = -1
+    unique = list({id(n.layer): n.layer for n in order}.values())
+    model_layers = sorted(unique, key=lambda layer: (-layer_depth[id(layer)], first_seen[id(layer)]))
     names = [layer.name for layer in model_layers]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:

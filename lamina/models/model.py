@@ -22,7 +22,7 @@ import numpy as np
 
 from lamina import naming
 from lamina.graph import KerasTensor, flatten_tensors, map_structure
-from lamina.layers.base import CallScope, Layer, Weight, shape_str
+from lamina.layers.base import CallScope, Layer, Weight, _map_shapes, _normalize_shape, shape_str
 from lamina.models import functional
 from lamina.training.trainer import Trainer
 
@@ -98,16 +98,24 @@ class Model(Trainer, Layer):
         return super().compute_output_shape(input_shape)
 
     def build(self, input_shape: Any = None) -> None:
-        """Build a subclassed model by tracing it on a symbolic input of ``input_shape``."""
+        """Build a subclassed model by tracing it on symbolic inputs of ``input_shape`` (a shape or a list)."""
         if self._functional or input_shape is None:
             return
-        shape = tuple(input_shape)
+        shape = _normalize_shape(input_shape)
+        self._trace_build(_map_shapes(lambda s: jax.ShapeDtypeStruct(tuple(1 if d is None else d for d in s),
+                                                                    jnp.float32), shape))
+        self._build_input_shape = shape
+        self.built = True
+
+    def _trace_build(self, specs: Any) -> None:
+        """Create a subclassed model's weights by running ``call`` abstractly on ``specs``."""
         with CallScope():
-            jax.eval_shape(lambda x: self._call_with_training(x, (), {}, False),
-                           jax.ShapeDtypeStruct(tuple(1 if d is None else d for d in shape), jnp.float32))
+            jax.eval_shape(lambda x: self._call_with_training(x, (), {}, False), specs)
 
     def _flatten_inputs(self, inputs: Any) -> list[Any]:
         """Match user inputs (array, list or dict) to ``self.inputs``, checking ranks and sizes."""
+        if not self._functional:
+            return inputs if isinstance(inputs, list) else [inputs]
         n = len(self.inputs)
         if isinstance(inputs, dict):
             values = []
@@ -193,12 +201,26 @@ class Model(Trainer, Layer):
         return outputs, updates, losses
 
     def _ensure_built_for(self, inputs: Any) -> None:
-        """Hook for deferred building (Sequential without an input shape)."""
+        """Build an unbuilt subclassed model from the first data it sees (Sequential overrides this)."""
+        if self.built or self._functional or inputs is None:
+            return
+
+        def spec(a: Any) -> Any:
+            dtype = np.dtype(getattr(a, "dtype", np.float32))
+            return jax.ShapeDtypeStruct(tuple(np.shape(a)), np.float32 if dtype == np.float64 else dtype)
+
+        self._trace_build(map_structure(spec, inputs))
+        self._build_input_shape = map_structure(lambda a: (None,) + tuple(np.shape(a))[1:], inputs)
+        self.built = True
 
     # ----------------------------------------------------------------------------------- predict
     def predict(self, x: Any, batch_size: int | None = None, verbose: Any = "auto", steps: int | None = None,
                 callbacks: Any = None) -> Any:
         """Outputs for ``x`` as NumPy arrays, computed in jitted batches (default 32)."""
+        if not self.built and not self._functional and isinstance(x, (list, tuple, dict)):
+            from lamina.training import data
+
+            self._ensure_built_for(data.to_arrays(x))  # a subclassed model with several inputs
         return self._predict_arrays(x, batch_size, verbose, steps, callbacks)
 
     # ------------------------------------------------------------------------------------ report

@@ -12,9 +12,9 @@ weights in a ``cell`` child. The optimizer writes ``optimizer/vars``.
 layer exposes (its own weights and its sublayer attributes), so new layer families need no code here.
 
 >>> from lamina import layers, Sequential
->>> model = Sequential([layers.Input((3,)), layers.Dense(2, name="foo"), layers.Dense(1)])
+>>> model = Sequential([layers.Input((3,)), layers.Dense(2, name="a"), layers.Dense(1, name="b")], name="m")
 >>> [(e.path, e.name, len(e.weights)) for e in plan(model)]
-[('', 'sequential', 0), ('layers/dense', 'foo', 2), ('layers/dense_1', 'dense', 2)]
+[('', 'm', 0), ('layers/dense', 'a', 2), ('layers/dense_1', 'b', 2)]
 """
 
 from __future__ import annotations
@@ -205,8 +205,21 @@ def write_tree(model: Any, h5: Any, optimizer: Any = None) -> None:
     if optimizer is not None:
         group = h5.create_group("optimizer").create_group("vars")
         group.attrs["name"] = optimizer.name
-        for i, value in enumerate(optimizer.variables):
+        for i, value in enumerate(optimizer_variables(model, optimizer)):
             _write_dataset(group, str(i), value)
+
+
+def optimizer_variables(model: Any, optimizer: Any) -> list[Any]:
+    """``optimizer.variables`` in Keras's order: slots follow the model's weight order.
+
+    The optimizer records that order when its state is created; the trainer may create the state from a
+    copied dict whose keys JAX sorted, so the order is re-derived from the model's own weights here.
+    """
+    if getattr(optimizer, "state", None) is not None and hasattr(optimizer, "_leaf_order"):
+        from lamina.optimizers import _ordered_leaves
+
+        optimizer._leaf_order = _ordered_leaves(model.get_params()[0])[1]
+    return list(optimizer.variables)
 
 
 def _write_dataset(group: Any, key: str, value: Any) -> None:
@@ -297,7 +310,7 @@ def load_optimizer_state(model: Any, arrays: list[Any] | None) -> bool:
     if optimizer is None or not arrays:
         return False
     trainable, _ = model.get_params()
-    if len(arrays) <= 2 and len(optimizer.variables) <= 2:
+    if len(arrays) <= 2:
         return False  # saved before the first training step: nothing but iterations/learning rate
     try:
         optimizer.load_variables(list(arrays), trainable)

@@ -296,7 +296,7 @@ def load_weights(model: Any, filepath: Any, skip_mismatch: bool = False) -> None
     _check_model(model, "load_weights")
     path = _fspath(filepath)
     head = safety.read_magic(path)
-    if head.startswith(safety.ZIP_MAGIC) or path.endswith(".keras"):
+    if path.endswith(".keras") or (head.startswith(safety.ZIP_MAGIC) and not path.endswith((".h5", ".hdf5"))):
         with _open_zip(path) as archive:
             h5 = _read_weights_member(archive, path)
     else:

@@ -453,4 +453,7 @@ class Trainer:
 
 
 def _copy_tree(tree: Any) -> Any:
+    """A deep copy of the arrays in ``tree``; dicts keep their key order (the model's weight order)."""
+    if isinstance(tree, dict):
+        return {k: _copy_tree(v) for k, v in tree.items()}
     return jax.tree_util.tree_map(lambda a: jnp.array(a, copy=True) if hasattr(a, "shape") else a, tree)

@@ -59,40 +59,36 @@ def _case_id(case):
            f"-d{''.join(map(str, d))}-g{g}"
 
 
-@pytest.mark.parametrize("fmt", ["channels_last", "channels_first"])
-@pytest.mark.parametrize("case", CASES, ids=_case_id)
-def test_conv_matches_keras_and_lax(case, fmt):
+PARAMS = [(case, "channels_last") for case in CASES] + [(case, "channels_first") for case in CASES[1::2]]
+
+
+@pytest.mark.parametrize("case,fmt", PARAMS, ids=[f"{_case_id(c)}-{f[9:]}" for c, f in PARAMS])
+def test_conv_values_and_gradients(case, fmt):
+    """Every impl equals keras.ops.conv and lax; im2col / hybrid gradients equal lax's (one jit per case)."""
     rank, sp, c, f, k, s, p, d, g = case
     shape = (2, *sp, c) if fmt == "channels_last" else (2, c, *sp)
-    x = _rand(shape, 0)
-    kern = _rand((*k, c // g, f), 1)
-    ref = _lax_ref(jnp.asarray(x), jnp.asarray(kern), s, p, d, g, fmt)
+    x, kern = jnp.asarray(_rand(shape, 0)), jnp.asarray(_rand((*k, c // g, f), 1))
+    ref = _lax_ref(x, kern, s, p, d, g, fmt)
     if p != "causal":  # keras.ops.conv has no causal mode (Conv1D pads then calls it with "valid")
-        kref = keras.ops.conv(x, kern, s, p, fmt, d)
-        np.testing.assert_allclose(np.asarray(ref), np.asarray(kref), **TOL)
-    for impl in ("im2col", "lax"):  # "hybrid" runs lax forward; "auto" picks one of these
-        out = conv(x, kern, s, p, d, g, fmt, impl=impl)
+        np.testing.assert_allclose(np.asarray(keras.ops.conv(x, kern, s, p, fmt, d)), ref, **TOL)
+    ct = jnp.asarray(_rand(ref.shape, 4))
+    impls = ("lax", "im2col", "hybrid", "auto")
+
+    @jax.jit
+    def run(x, kern):
+        outs, grads = [], []
+        for fn in [lambda a, b: _lax_ref(a, b, s, p, d, g, fmt)] + [
+                lambda a, b, i=i: conv(a, b, s, p, d, g, fmt, impl=i) for i in impls]:
+            outs.append(fn(x, kern))
+            grads.append(jax.grad(lambda a, b, fn=fn: jnp.sum(jnp.tanh(fn(a, b)) * ct), argnums=(0, 1))(x, kern))
+        return outs, grads
+
+    outs, grads = run(x, kern)
+    for impl, out, (gx, gk) in zip(impls, outs[1:], grads[1:]):
         assert out.shape == ref.shape, impl
-        np.testing.assert_allclose(np.asarray(out), np.asarray(ref), **TOL, err_msg=impl)
-
-
-@pytest.mark.parametrize("case", CASES[::3] + [CASES[7]], ids=_case_id)
-@pytest.mark.parametrize("fmt", ["channels_last", "channels_first"])
-def test_conv_gradients_match_lax(case, fmt):
-    rank, sp, c, f, k, s, p, d, g = case
-    shape = (2, *sp, c) if fmt == "channels_last" else (2, c, *sp)
-    x, kern = jnp.asarray(_rand(shape, 2)), jnp.asarray(_rand((*k, c // g, f), 3))
-    ct = jnp.asarray(_rand(_lax_ref(x, kern, s, p, d, g, fmt).shape, 4))
-
-    def loss(fn):
-        return jax.jit(jax.value_and_grad(lambda a, b: jnp.sum(jnp.tanh(fn(a, b)) * ct), argnums=(0, 1)))
-
-    val, (gx, gk) = loss(lambda a, b: _lax_ref(a, b, s, p, d, g, fmt))(x, kern)
-    for impl in ("im2col", "hybrid"):
-        v, (hx, hk) = loss(lambda a, b, impl=impl: conv(a, b, s, p, d, g, fmt, impl=impl))(x, kern)
-        np.testing.assert_allclose(v, val, rtol=1e-5, atol=1e-4, err_msg=impl)
-        np.testing.assert_allclose(hx, gx, **TOL, err_msg=impl)
-        np.testing.assert_allclose(hk, gk, **TOL, err_msg=impl)
+        np.testing.assert_allclose(out, outs[0], **TOL, err_msg=impl)
+        np.testing.assert_allclose(gx, grads[0][0], **TOL, err_msg=impl)
+        np.testing.assert_allclose(gk, grads[0][1], **TOL, err_msg=impl)
 
 
 def test_conv_matches_keras_conv_layers():
@@ -163,18 +159,20 @@ def test_conv_transpose_matches_keras(case, fmt):
     x = _rand((2, *sp, c) if fmt == "channels_last" else (2, c, *sp), 13)
     kern = _rand((*k, f, c), 14)  # Keras's layout: (*kernel_size, filters, in_channels)
     want = np.asarray(keras.ops.conv_transpose(x, kern, s, p, op, fmt, d))
-    ref = conv_transpose(x, kern, s, p, op, d, fmt, impl="lax")
-    np.testing.assert_allclose(ref, want, **TOL)
-    got = conv_transpose(x, kern, s, p, op, d, fmt, impl="im2col")  # stride 1: a conv on the im2col path
-    np.testing.assert_allclose(got, want, **TOL)
-    if any(v != 1 for v in s) or fmt == "channels_first":
-        return
+    np.testing.assert_allclose(conv_transpose(x, kern, s, p, op, d, fmt), want, **TOL)
+    if any(v != 1 for v in s):
+        return  # strided transposes run lax.conv_transpose, exactly Keras's call
 
-    def loss(impl):
-        return jax.grad(lambda a, b: jnp.sum(jnp.sin(conv_transpose(a, b, s, p, op, d, fmt, impl=impl))),
-                        argnums=(0, 1))
+    @jax.jit
+    def run(x, kern):
+        res = []
+        for impl in ("lax", "im2col"):
+            fn = lambda a, b, impl=impl: conv_transpose(a, b, s, p, op, d, fmt, impl=impl)
+            res.append((fn(x, kern), jax.grad(lambda a, b: jnp.sum(jnp.sin(fn(a, b))), argnums=(0, 1))(x, kern)))
+        return res
 
-    for a, b in zip(loss("auto")(jnp.asarray(x), jnp.asarray(kern)), loss("lax")(jnp.asarray(x), jnp.asarray(kern))):
+    (y0, (gx0, gk0)), (y1, (gx1, gk1)) = run(jnp.asarray(x), jnp.asarray(kern))
+    for a, b in ((y1, want), (y0, want), (gx1, gx0), (gk1, gk0)):
         np.testing.assert_allclose(a, b, **TOL)
 
 

