@@ -52,7 +52,7 @@ def conv_case(batch: int, spatial: tuple[int, ...], cin: int, cout: int, k: int,
     ct = jnp.asarray(rng.normal(size=y.shape), jnp.float32)
     argnums = (0, 1) if wrt_input else 1
     fns = {}
-    for impl in ("lax", "im2col"):
+    for impl in ("lax", "auto"):
         def loss(x: Any, kern: Any, ct: Any, impl: str = impl) -> Any:
             return jnp.sum(conv(x, kern, strides, padding, impl=impl) * ct)
 
@@ -60,7 +60,8 @@ def conv_case(batch: int, spatial: tuple[int, ...], cin: int, cout: int, k: int,
     return fns, (x, kern, ct)
 
 
-def pool_case(batch: int, hw: int, c: int, relu: bool) -> tuple[dict[str, Callable[..., Any]], tuple[Any, ...]]:
+def pool_case(batch: int, hw: int, c: int, relu: bool
+              ) -> tuple[dict[str, Callable[..., Any]], tuple[Any, ...]]:
     rng = np.random.default_rng(0)
     x = jnp.asarray(rng.normal(size=(batch, hw, hw, c)), jnp.float32)
     if relu:
@@ -117,7 +118,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{name:<52} {batch:>5} {t_ref:>10.2f} {t_fast:>10.2f} {t_ref / t_fast:>7.2f}x", flush=True)
 
     for batch in args.batches:
-        row("conv1 32x32x3 -> 32, 3x3 valid (d kernel)", batch, *conv_case(batch, (32, 32), 3, 32, 3, 1, "valid", False))
+        row("conv1 32x32x3 -> 32, 3x3 valid (d kernel)", batch,
+            *conv_case(batch, (32, 32), 3, 32, 3, 1, "valid", False))
         row("conv2 15x15x32 -> 64, 3x3 valid (d kernel, d x)", batch,
             *conv_case(batch, (15, 15), 32, 64, 3, 1, "valid", True))
         row("maxpool 2 on relu(30x30x32) (d x)", batch, *pool_case(batch, 30, 32, True))
@@ -131,6 +133,8 @@ def main(argv: list[str] | None = None) -> None:
             *conv_case(batch, (32, 32), 16, 32, 3, 2, "same", True))
         row("extra: 1D 128x32 -> 64, k5 same (d kernel, d x)", batch,
             *conv_case(batch, (128,), 32, 64, 5, 1, "same", True))
+        row("extra: pointwise 1x1 16x16x64 -> 128 (d k, d x)", batch,
+            *conv_case(batch, (16, 16), 64, 128, 1, 1, "valid", True))
         row("extra: depthwise 16x16x32, 3x3 same (d k, d x)", batch,
             *conv_case(batch, (16, 16), 32, 32, 3, 1, "same", True, groups=32))
         row("extra: groups 4, 16x16x32 -> 32, 3x3 same (d k, d x)", batch,

@@ -201,6 +201,7 @@ def plot(records: list[dict[str, Any]], cases: list[Case], path: Path) -> bool:
 def write(records: list[dict[str, Any]], cases: list[Case], meta: dict[str, Any], out: Path,
           with_plot: bool = True) -> None:
     """Write ``out`` (markdown), ``out`` with ``.json`` (raw times) and, unless disabled, ``.png``."""
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(markdown(records, cases, meta))
     out.with_suffix(".json").write_text(json.dumps({"meta": meta, "records": records}, indent=1))
     if with_plot:

@@ -152,7 +152,7 @@ def serialize(activation: Callable[..., Any]) -> str:
     """The Keras config value of an activation: its name (``"linear"`` for ``None``)."""
     for name, fn in _ACTIVATIONS.items():
         if fn is activation:
-            return "swish" if name == "silu" else name
+            return "silu" if name == "swish" else name  # Keras 3 writes the alias as "silu"
     name = getattr(activation, "__name__", None)
     if name is None:
         raise ValueError(f"Cannot serialize activation {activation!r}: give it a name.")

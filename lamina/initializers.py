@@ -151,7 +151,13 @@ class VarianceScaling(Initializer):
         return np.asarray(out, dtype=dtype)
 
     def get_config(self):
-        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution, "seed": self.seed}
+        return {"seed": self.seed, "scale": self.scale, "mode": self.mode, "distribution": self.distribution,
+                "input_axes": None, "output_axes": None}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Initializer:
+        # Keras 3.15 adds input_axes/output_axes (for einsum kernels); lamina uses the standard fans.
+        return cls(**{k: v for k, v in config.items() if k not in ("input_axes", "output_axes")})
 
 
 class _Preset(VarianceScaling):
@@ -162,20 +168,17 @@ class _Preset(VarianceScaling):
         super().__init__(scale, mode, distribution, seed)
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, "input_axes": None, "output_axes": None}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Initializer:
+        return cls(seed=config.get("seed"))
 
 
 class GlorotUniform(_Preset):
     """Uniform on ``±sqrt(6 / (fan_in + fan_out))`` (the Keras default for kernels)."""
 
     _preset = (1.0, "fan_avg", "uniform")
-
-    def get_config(self):
-        return {"seed": self.seed, "input_axes": None, "output_axes": None}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(seed=config.get("seed"))
 
 
 class GlorotNormal(_Preset):

@@ -42,9 +42,12 @@ def _is_sequential_like(model: Any) -> bool:
 def _output_shape_text(model: Any, layer: Any) -> str:
     node_ids = {n.id for n in model._nodes} if model._functional else None
     nodes = [n for n in layer._inbound_nodes if node_ids is None or n.id in node_ids]
-    if len(nodes) != 1:
-        return "multiple"
-    outputs = nodes[0].outputs
+    # Keras 2: a layer called several times still shows its shape when every call gives the same one.
+    texts = {_node_output_text(n.outputs) for n in nodes}
+    return texts.pop() if len(texts) == 1 else "multiple"
+
+
+def _node_output_text(outputs: Any) -> str:
     if isinstance(outputs, (list, tuple)):
         return str([tuple(t.shape) for t in outputs])
     if isinstance(outputs, dict):

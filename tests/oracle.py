@@ -96,3 +96,32 @@ def compare(describe: Describe, input_shapes: list[tuple[int, ...]], seed: int =
         assert a.shape == b.shape, f"prediction {i} shape: lamina {a.shape} != keras {b.shape}"
         np.testing.assert_allclose(a, b, rtol=atol, atol=atol, err_msg=f"prediction {i}")
     return lm, km
+
+
+def strip_config(config, names=None):
+    """Drop what legitimately differs between two libraries (auto names, object ids): layer names become
+    their position in the model's ``layers`` list."""
+    if names is None:
+        names = {entry["config"]["name"]: f"#{i}" for i, entry in enumerate(config.get("layers", []))}
+    if isinstance(config, dict):
+        if "args" in config and "kwargs" in config:  # an inbound node: Keras also records default call flags
+            config = {**config, "kwargs": {k: v for k, v in config["kwargs"].items()
+                                           if (k, v) not in (("mask", None), ("training", False))}}
+        return {k: strip_config(v, names) for k, v in config.items()
+                if k not in ("name", "shared_object_id", "compile_config")}
+    if isinstance(config, list):
+        if len(config) == 3 and isinstance(config[0], str) and config[0] in names:
+            return [names[config[0]], config[1], config[2]]
+        return [strip_config(v, names) for v in config]
+    return config
+
+
+def first_difference(a, b, path="config"):
+    """Where two JSON values first differ, as ``path: a != b`` (None when equal)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        if set(a) != set(b):
+            return f"{path}: keys only lamina {sorted(set(a) - set(b))}, only keras {sorted(set(b) - set(a))}"
+        return next((d for k in a if (d := first_difference(a[k], b[k], f"{path}.{k}"))), None)
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return next((d for i, (x, y) in enumerate(zip(a, b)) if (d := first_difference(x, y, f"{path}[{i}]"))), None)
+    return None if a == b else f"{path}: lamina {a!r} != keras {b!r}"

@@ -124,7 +124,8 @@ def serialize(layer: Layer) -> dict[str, Any]:
                 "registered_name": None if known else f"Custom>{name}"}
     out = {"module": head["module"], "class_name": head["class_name"], "config": layer.get_config(),
            "registered_name": head["registered_name"]}
-    if layer.built and layer._build_input_shape is not None and not isinstance(layer, InputLayer):
+    if (layer.built and layer._build_input_shape is not None and layer._writes_build_config
+            and not isinstance(layer, InputLayer)):
         out["build_config"] = {"input_shape": _listify(layer._build_input_shape)}
     return out
 

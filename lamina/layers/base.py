@@ -198,6 +198,10 @@ class Layer:
     [[2.0, 2.0]]
     """
 
+    # Keras 3 marks weightless layers such as Dropout, Activation, Reshape and pooling "built" at construction,
+    # so their serialized form has no ``build_config``; those classes set this to False.
+    _writes_build_config = True
+
     _allowed_kwargs = ("input_shape", "batch_input_shape", "batch_size", "input_dim", "dtype", "name",
                        "trainable", "activity_regularizer", "weights", "autocast", "seed_generator")
 

@@ -89,6 +89,8 @@ class Dense(Layer):
 class Activation(Layer):
     """Apply an activation function: ``Activation("relu")`` or ``Activation(callable)``."""
 
+    _writes_build_config = False
+
     def __init__(self, activation: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.activation = activations.get(activation)

@@ -66,6 +66,8 @@ def global_pool(x: Any, op: str, data_format: str, keepdims: bool) -> Any:
 class BasePooling(Layer):
     """Windowed pooling shared by the max and average layers."""
 
+    _writes_build_config = False
+
     _op = "max"
 
     def __init__(self, rank: int, pool_size: Any, strides: Any = None, padding: str = "valid",
@@ -174,6 +176,8 @@ class AveragePooling3D(BasePooling):
 
 class BaseGlobalPooling(Layer):
     """Max or mean over every spatial axis; ``keepdims=True`` keeps them with size 1."""
+
+    _writes_build_config = False
 
     _op = "max"
     rank = 2

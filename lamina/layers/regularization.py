@@ -20,6 +20,8 @@ from lamina.layers.base import CallScope, Layer
 class Dropout(Layer):
     """Zero each input with probability ``rate`` in training and scale the rest by ``1 / (1 - rate)``."""
 
+    _writes_build_config = False
+
     def __init__(self, rate: float, noise_shape: Sequence[int | None] | None = None, seed: int | None = None,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -115,6 +117,8 @@ class SpatialDropout3D(SpatialDropout2D):
 class GaussianNoise(Layer):
     """Add zero-mean Gaussian noise with ``stddev`` in training (identity in inference)."""
 
+    _writes_build_config = False
+
     def __init__(self, stddev: float, seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if not 0 <= float(stddev):
@@ -138,6 +142,8 @@ class GaussianNoise(Layer):
 
 class GaussianDropout(Layer):
     """Multiply by ``1 + N(0, rate / (1 - rate))`` noise in training."""
+
+    _writes_build_config = False
 
     def __init__(self, rate: float, seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -167,6 +173,8 @@ class ActivityRegularization(Layer):
     >>> layers.ActivityRegularization(l2=0.1)(np.ones((2, 3), "float32")).shape
     (2, 3)
     """
+
+    _writes_build_config = False
 
     def __init__(self, l1: float = 0.0, l2: float = 0.0, **kwargs: Any) -> None:
         from lamina import regularizers

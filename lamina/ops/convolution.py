@@ -28,7 +28,6 @@ import functools
 import itertools
 import math
 from collections.abc import Sequence
-from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -62,7 +61,8 @@ def _tuple(value: IntOrSeq | None, rank: int, name: str, default: int = 1) -> tu
 def _check_format(data_format: str | None) -> str:
     fmt = "channels_last" if data_format is None else str(data_format).lower()
     if fmt not in ("channels_last", "channels_first"):
-        raise ValueError(f"data_format must be 'channels_last' or 'channels_first', received {data_format!r}.")
+        raise ValueError(f"data_format must be 'channels_last' or 'channels_first', "
+                         f"received {data_format!r}.")
     return fmt
 
 
@@ -119,8 +119,8 @@ def _pads(spatial: Sequence[int], kernel: Sequence[int], strides: Sequence[int],
     return pads
 
 
-def select_conv_impl(x_shape: Sequence[int], kernel_shape: Sequence[int], groups: int,
-                     strides: Sequence[int], dilation_rate: Sequence[int], platform: str | None = None) -> str:
+def select_conv_impl(x_shape: Sequence[int], kernel_shape: Sequence[int], groups: int, strides: Sequence[int],
+                     dilation_rate: Sequence[int], platform: str | None = None) -> str:
     """The implementation ``conv(impl="auto")`` uses: ``"im2col"``, ``"hybrid"`` or ``"lax"``.
 
     ``x_shape`` is channels_last. The rule follows medians of interleaved fwd+bwd timings under ``jit`` on
@@ -174,7 +174,8 @@ def _im2col_conv(x: jax.Array, kernel: jax.Array, strides: tuple[int, ...], pads
     taps = []
     for offsets in itertools.product(*(range(k) for k in ksize)):
         start = (0, *(o * d for o, d in zip(offsets, dilation)), 0)
-        limit = (n, *(o * d + (m - 1) * s + 1 for o, d, m, s in zip(offsets, dilation, out_spatial, strides)), c)
+        ends = (o * d + (m - 1) * s + 1 for o, d, m, s in zip(offsets, dilation, out_spatial, strides))
+        limit = (n, *ends, c)
         taps.append(lax.slice(x, start, limit, (1, *strides, 1)))
     patches = taps[0] if len(taps) == 1 else jnp.concatenate(taps, axis=-1)  # (N, *out, K*C)
     ntaps = len(taps)
@@ -197,7 +198,8 @@ def _hybrid_conv(x: jax.Array, kernel: jax.Array, strides: tuple[int, ...], pads
 
 
 def _hybrid_fwd(x: jax.Array, kernel: jax.Array, strides: tuple[int, ...], pads: tuple[tuple[int, int], ...],
-                dilation: tuple[int, ...], groups: int, fmt: str) -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
+                dilation: tuple[int, ...], groups: int, fmt: str
+                ) -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
     return _hybrid_conv(x, kernel, strides, pads, dilation, groups, fmt), (x, kernel)
 
 
@@ -239,7 +241,8 @@ def conv(x: jax.Array, kernel: jax.Array, strides: IntOrSeq = 1, padding: Paddin
     x = jnp.asarray(x, dtype=kernel.dtype)
     rank = kernel.ndim - 2
     if x.ndim != rank + 2:
-        raise ValueError(f"conv: a {rank}D kernel {kernel.shape} needs a rank-{rank + 2} input, received {x.shape}.")
+        raise ValueError(f"conv: a {rank}D kernel {kernel.shape} needs a rank-{rank + 2} input, "
+                         f"received {x.shape}.")
     strides_t = _tuple(strides, rank, "strides")
     dilation_t = _tuple(dilation_rate, rank, "dilation_rate")
     channels = x.shape[-1] if fmt == "channels_last" else x.shape[1]
@@ -261,7 +264,8 @@ def conv(x: jax.Array, kernel: jax.Array, strides: IntOrSeq = 1, padding: Paddin
     out_spatial = conv_output_shape(spatial, kernel.shape[:rank], strides_t, pads, dilation_t)
     if any(m <= 0 for m in out_spatial) and x.size:
         raise ValueError(f"conv: empty output {out_spatial} for input spatial shape {tuple(spatial)}, kernel "
-                         f"{kernel.shape[:rank]}, strides {strides_t}, dilation {dilation_t}, padding {padding!r}.")
+                         f"{kernel.shape[:rank]}, strides {strides_t}, dilation {dilation_t}, "
+                         f"padding {padding!r}.")
     xl_shape = (x.shape[0], *spatial, channels)
     if impl == "auto":
         impl = select_conv_impl(xl_shape, kernel.shape, groups, strides_t, dilation_t)
@@ -325,7 +329,10 @@ def conv_transpose_padding(kernel: int, stride: int, dilation: int, padding: str
         return effective - 1, effective - 1 + extra
     if mode != "same":
         raise ValueError(f"conv_transpose: padding must be 'valid' or 'same', received {padding!r}.")
-    total = stride + effective - 2 if output_padding is None else effective + effective % 2 - 2 + output_padding
+    if output_padding is None:
+        total = stride + effective - 2
+    else:
+        total = effective + effective % 2 - 2 + output_padding
     low = min(total // 2 + total % 2, effective - 1)
     return low, total - low
 

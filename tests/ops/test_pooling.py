@@ -28,12 +28,13 @@ CASES = [
     ((5, 6, 7), 2, (2, 2, 3), None, "valid"),
     ((5, 6, 4), 2, (2, 2, 2), (1, 2, 2), "same"),
 ]
-PARAMS = [(c, f) for c in CASES for f in ("channels_last", "channels_first")]
+PARAMS = [(c, "channels_last") for c in CASES] + [(c, "channels_first") for c in CASES[1::3]]
 
 
 def _ids(p):
     (sp, c, pool, st, pad), fmt = p
-    return f"{'x'.join(map(str, sp))}-p{''.join(map(str, pool))}-s{st and ''.join(map(str, st))}-{pad}-{fmt[9:]}"
+    st_id = st and "".join(map(str, st))
+    return f"{'x'.join(map(str, sp))}-p{''.join(map(str, pool))}-s{st_id}-{pad}-{fmt[9:]}"
 
 
 def _tied(shape, seed):
@@ -60,13 +61,12 @@ def test_pools_match_keras_values_and_gradients(case, fmt):
             "kmax": lambda a: keras.ops.max_pool(a, pool, st, pad, fmt),
             "kavg": lambda a: keras.ops.average_pool(a, pool, st, pad, fmt),
             "max": lambda a: max_pool(a, pool, st, pad, fmt),
-            "max_rw": lambda a: max_pool(a, pool, st, pad, fmt, impl="reduce_window"),
             "avg": lambda a: avg_pool(a, pool, st, pad, fmt),
         }
         return {k: (f(x), grads(f)(x)) for k, f in fns.items()}
 
     r = run(x)
-    for name, ref in (("max", "kmax"), ("max_rw", "kmax"), ("avg", "kavg")):
+    for name, ref in (("max", "kmax"), ("avg", "kavg")):
         np.testing.assert_allclose(r[name][0], r[ref][0], **TOL, err_msg=name)
         np.testing.assert_allclose(r[name][1], r[ref][1], **TOL, err_msg=name)
     np.testing.assert_allclose(r["kmax"][0], kmax, **TOL)
@@ -93,14 +93,14 @@ def test_reshape_path_tie_gradient_is_first_element(fmt):
     np.testing.assert_array_equal(split, np.full((4, 4), 0.25, np.float32))
 
 
-def test_design_cnn_pools_batch_32_relu_ties():
+def test_design_cnn_pools_relu_ties():
     """The DESIGN.md CNN's pools (30x30x32 and odd 13x13x64, floor-cropped) on ReLU outputs, vs Keras."""
     rng = np.random.default_rng(3)
-    for shape in ((32, 30, 30, 32), (32, 13, 13, 64)):
+    for shape in ((8, 30, 30, 32), (8, 13, 13, 64)):
         x = jnp.maximum(jnp.asarray(rng.normal(size=shape).astype(np.float32)), 0.0)
         ct = jnp.asarray(rng.normal(size=max_pool(x, 2).shape).astype(np.float32))
-        f = jax.jit(jax.value_and_grad(lambda a: jnp.sum(max_pool(a, 2) * ct)))
-        k = jax.jit(jax.value_and_grad(lambda a: jnp.sum(keras.ops.max_pool(a, 2, 2) * ct)))
+        f = jax.jit(jax.value_and_grad(lambda a, ct=ct: jnp.sum(max_pool(a, 2) * ct)))
+        k = jax.jit(jax.value_and_grad(lambda a, ct=ct: jnp.sum(keras.ops.max_pool(a, 2, 2) * ct)))
         (v0, g0), (v1, g1) = f(x), k(x)
         np.testing.assert_allclose(v0, v1, rtol=1e-5)
         np.testing.assert_array_equal(g0, g1)
@@ -109,7 +109,8 @@ def test_design_cnn_pools_batch_32_relu_ties():
 def test_keras_layers_and_global_pools():
     x = np.random.default_rng(4).normal(size=(2, 7, 6, 3)).astype(np.float32)
     np.testing.assert_allclose(max_pool(x, 3, 2, "same"), keras.layers.MaxPooling2D(3, 2, "same")(x), **TOL)
-    np.testing.assert_allclose(avg_pool(x, 2, 1, "same"), keras.layers.AveragePooling2D(2, 1, "same")(x), **TOL)
+    want = keras.layers.AveragePooling2D(2, 1, "same")(x)
+    np.testing.assert_allclose(avg_pool(x, 2, 1, "same"), want, **TOL)
     for fmt, xx in (("channels_last", x), ("channels_first", x.transpose(0, 3, 1, 2))):
         for keep in (False, True):
             want_max = keras.layers.GlobalMaxPooling2D(fmt, keepdims=keep)(xx)
