@@ -227,9 +227,7 @@ def test_get_layer_by_name_and_index():
 
 # ---------------------------------------------------------------------------------------- configs
 CONFIG_CASES = [shared_at_two_depths, rank3_dense, flatten_reshape_chain, multi_input, multi_io_shared,
-                pytest.param(sequential_inside_functional, marks=pytest.mark.xfail(reason="config round-trip of a "
-                             "nested Sequential and dict outputs: open, see issue 2 note", strict=False)),
-                pytest.param(dict_outputs, marks=pytest.mark.xfail(reason="see above", strict=False))]
+                sequential_inside_functional, dict_outputs]
 
 
 @pytest.mark.parametrize("describe", CONFIG_CASES, ids=[c.__name__ for c in CONFIG_CASES])
