@@ -96,6 +96,9 @@ def _merge(into: dict[str, Any], result: dict[str, Any]) -> None:
 def run_case(case: Case, framework: str, repeats: int, quick: bool, timeout: float) -> dict[str, Any]:
     """All repeats of one case for one framework: one process, or one fresh process per repeat."""
     out: dict[str, Any] = {"results": {}, "notes": [], "errors": [], "skipped": []}
+    if case.max_repeats is not None and repeats > case.max_repeats:
+        out["notes"].append(f"{case.max_repeats} timed repeats (a slow case), not {repeats}")
+        repeats = case.max_repeats
     if framework == "torch" and importlib.util.find_spec("torch") is None:
         out["skipped"].append("torch is not installed (pip install 'torch==2.13.0', the CPU build)")
         return out

@@ -85,3 +85,59 @@ def standardize_data_format(data_format: str | None) -> str:
             f"data_format must be 'channels_last' or 'channels_first', received {data_format!r}."
         )
     return value
+
+
+_COMPILATION_CACHE: str | None = None
+
+
+def compilation_cache_dir() -> str | None:
+    """The folder of JAX's persistent compilation cache lamina uses, or ``None`` when it is off.
+
+    ``$LAMINA_COMPILATION_CACHE`` picks the folder (``0`` turns the cache off); by default it is
+    ``$XDG_CACHE_HOME/lamina/jax`` (``~/.cache/lamina/jax``). A cache the user configured for JAX
+    (``JAX_COMPILATION_CACHE_DIR``) is left as it is.
+
+    >>> import os
+    >>> saved = os.environ.get("LAMINA_COMPILATION_CACHE")
+    >>> os.environ["LAMINA_COMPILATION_CACHE"] = "off"
+    >>> compilation_cache_dir() is None
+    True
+    >>> os.environ["LAMINA_COMPILATION_CACHE"] = saved or "0"
+    """
+    import os
+
+    choice = os.environ.get("LAMINA_COMPILATION_CACHE")
+    if choice is not None:
+        return None if choice.strip().lower() in ("", "0", "off", "false", "no") else os.path.expanduser(choice)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "lamina", "jax")
+
+
+def enable_compilation_cache() -> str | None:
+    """Turn on JAX's persistent compilation cache (once per process) so a second run skips compiling.
+
+    Called by ``fit``/``evaluate``/``predict`` before their first compilation; returns the folder in use.
+
+    >>> isinstance(enable_compilation_cache(), (str, type(None)))
+    True
+    """
+    global _COMPILATION_CACHE
+    if _COMPILATION_CACHE is not None:
+        return _COMPILATION_CACHE or None
+    import jax
+
+    configured = jax.config.jax_compilation_cache_dir
+    folder = configured or compilation_cache_dir()
+    if folder and not configured:
+        try:
+            import os
+
+            os.makedirs(folder, exist_ok=True)
+            jax.config.update("jax_compilation_cache_dir", folder)
+            # lamina's steps compile in well under JAX's default 1 s threshold; cache them all.
+            jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+            jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+        except (OSError, AttributeError):  # a read-only home: run without the cache
+            folder = None
+    _COMPILATION_CACHE = folder or ""
+    return folder

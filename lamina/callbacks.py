@@ -48,6 +48,11 @@ def _print(message: str) -> None:
     sys.stdout.flush()
 
 
+_BATCH_HOOKS = {"train": ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end"),
+                "test": ("on_test_batch_begin", "on_test_batch_end"),
+                "predict": ("on_predict_batch_begin", "on_predict_batch_end")}
+
+
 class Callback:
     """Base class: every hook does nothing. Subclass and override the hooks you need.
 
@@ -74,6 +79,16 @@ class Callback:
     @model.setter
     def model(self, model: Any) -> None:
         self._model = model
+
+    def needs_every_batch(self, mode: str) -> bool:
+        """Whether this callback must see every batch of ``mode`` ("train", "test" or "predict").
+
+        True when it defines a batch hook (in a subclass or, as ``LambdaCallback`` does, on the instance);
+        ``steps_per_execution="auto"`` then runs one step per compiled call. Override to return False for a
+        callback that copes with batch indices that jump by several steps.
+        """
+        hooks = _BATCH_HOOKS[mode]
+        return any(hook in vars(self) or getattr(type(self), hook) is not getattr(Callback, hook) for hook in hooks)
 
     def set_model(self, model: Any) -> None:
         """Attach the model (called by ``fit`` before training)."""
@@ -237,6 +252,14 @@ class CallbackList(Callback):
         if mode is None:
             mode = self._modes[-1] if self._modes else "train"
         return any(cb.wants_batch_logs(batch, mode) for cb in self.callbacks)
+
+    def needs_every_batch(self, mode: str) -> bool:
+        """Whether a callback other than the history and progress bar needs every batch of ``mode``.
+
+        ``fit``/``evaluate``/``predict`` then run one step per call instead of fusing several
+        (``steps_per_execution="auto"``), so those hooks see every batch as in Keras.
+        """
+        return any(cb.needs_every_batch(mode) for cb in self.callbacks if not isinstance(cb, (History, ProgbarLogger)))
 
     def _call(self, hook: str, *args: Any) -> None:
         for cb in self.callbacks:
@@ -650,6 +673,9 @@ class ModelCheckpoint(_MonitorCallback):
         if self._last_batch is None or batch <= self._last_batch:
             return batch + 1
         return batch - self._last_batch
+
+    def needs_every_batch(self, mode: str) -> bool:
+        return False  # an integer save_freq counts the batches each call covers
 
     def wants_batch_logs(self, batch: int, mode: str = "train") -> bool:
         if mode != "train" or self.save_freq == "epoch":

@@ -21,7 +21,7 @@ from typing import Any
 
 from bench.runners.common import emit, fail, parse_args, timed, timed_import
 
-CNN_SCAN_MAX_REPEATS = 2  # an epoch of the CNN in one lax.scan is very slow on XLA's CPU backend
+CNN_SCAN_MAX_REPEATS = 1  # an epoch of the CNN in one lax.scan is very slow on XLA's CPU backend
 
 
 # ------------------------------------------------------------------------------------------ models

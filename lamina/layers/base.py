@@ -82,7 +82,10 @@ class Weight:
         self._layer = layer
         self.name = name
         with jax.ensure_compile_time_eval():  # a concrete array even when built while a call is traced
-            self._value = jnp.asarray(value)
+            if isinstance(value, (np.ndarray, np.generic)):
+                self._value = jax.device_put(value)  # a transfer, not a compiled op per shape
+            else:
+                self._value = jnp.asarray(value)
         self._trainable = trainable
         self.regularizer = regularizer
         self.constraint = constraint

@@ -279,9 +279,15 @@ class Optimizer:
         """
         # The weights' own order (JAX sorts dict keys, and jit returns sorted dicts), kept for `variables`.
         self._leaf_order = _ordered_leaves(params)[1]
+        init_jit = self.__dict__.get("_init_jit")
+        if init_jit is None:  # one compiled call instead of an eager op (and a compilation) per slot
+            init_jit = self.__dict__["_init_jit"] = jax.jit(self._fresh_state)
+        return init_jit(params, None if self._is_schedule else np.asarray(self._learning_rate, np.float32))
+
+    def _fresh_state(self, params: PyTree, learning_rate: Any) -> dict[str, Any]:
         state: dict[str, Any] = {"iterations": jnp.zeros((), jnp.int32)}
-        if not self._is_schedule:
-            state["learning_rate"] = _f32(self._learning_rate)
+        if learning_rate is not None:
+            state["learning_rate"] = learning_rate
         state.update(self.gradient_transformation().init(params))
         return state
 

@@ -118,7 +118,8 @@ def compile_config(model: Any) -> dict[str, Any]:
                           "must be given again to compile() after loading.", stacklevel=3)
             out[key] = None
     out["run_eagerly"] = bool(raw.get("run_eagerly", False))
-    out["steps_per_execution"] = int(raw.get("steps_per_execution", 1) or 1)
+    steps = raw.get("steps_per_execution", 1)
+    out["steps_per_execution"] = int(steps) if isinstance(steps, (int, np.integer)) and steps > 0 else 1  # "auto" -> 1
     jit = raw.get("jit_compile", True)
     out["jit_compile"] = True if jit == "auto" else bool(jit)
     return out
@@ -147,7 +148,9 @@ def _restore_compile(model: Any, config: dict[str, Any]) -> bool:
             "loss_weights": config.get("loss_weights"),
             "metrics": _deserialize_piece(config.get("metrics"), metrics),
             "weighted_metrics": _deserialize_piece(config.get("weighted_metrics"), metrics),
-            "steps_per_execution": config.get("steps_per_execution", 1) or 1,
+            # 1 is Keras's default (and what lamina writes for "auto"): let lamina choose again.
+            "steps_per_execution": "auto" if (config.get("steps_per_execution") or 1) == 1
+            else config["steps_per_execution"],
         }
         model.compile(**kwargs)
     except (ValueError, TypeError, KeyError, NotImplementedError) as e:

@@ -37,6 +37,9 @@ class CompiledLossesAndMetrics:
         self.metrics: list[list[tuple[str, Any, bool]]] = []  # per output: (log name, metric, weighted)
         self._structure: str = "single"
         self._dict_keys: list[str] = []
+        self._init_jit: Any = None
+        self._signature: Any = None
+        self._results_jit: Any = None
 
     # ---------------------------------------------------------------------------- resolution
     def resolve(self, model: Any, y_sample: Any) -> None:
@@ -45,6 +48,12 @@ class CompiledLossesAndMetrics:
         from lamina import metrics as metrics_module
 
         outputs = model._outputs_struct
+        leaves, tree = jax.tree_util.tree_flatten(y_sample)
+        signature = (id(outputs), tree, [(np.shape(t)[1:], np.asarray(t).dtype.kind) for t in leaves])
+        if self.resolved and signature == self._signature:
+            return  # same outputs and target shapes: keep the resolved losses, metrics and their jitted helpers
+        self._signature = signature
+        self._init_jit = self._results_jit = None
         if isinstance(outputs, dict):
             self._structure, self._dict_keys = "dict", list(outputs)
             names = list(outputs)
@@ -136,6 +145,12 @@ class CompiledLossesAndMetrics:
         return sum(w * part for w, part in zip(self.loss_weights, parts))
 
     def init_metrics(self) -> dict[str, Any]:
+        """Fresh metric accumulators (zeros made by one cached jitted call, not one eager op per array)."""
+        if self._init_jit is None:
+            self._init_jit = jax.jit(self._init_metrics)
+        return self._init_jit()
+
+    def _init_metrics(self) -> dict[str, Any]:
         state: dict[str, Any] = {"loss": (jnp.zeros(()), jnp.zeros(()))}
         for entries in self.metrics:
             for log_name, metric, _ in entries:
@@ -156,15 +171,20 @@ class CompiledLossesAndMetrics:
         return new
 
     def results(self, state: dict[str, Any]) -> dict[str, float]:
-        """Read the metric values back to the host (a device sync)."""
+        """Read the metric values back to the host (one jitted call and one device sync)."""
+        if self._results_jit is None:
+            self._results_jit = jax.jit(self._results)
+        fetched = jax.device_get(self._results_jit(state))
+        return {k: float(np.asarray(v)) for k, v in fetched.items()}
+
+    def _results(self, state: dict[str, Any]) -> dict[str, Any]:
         values: dict[str, Any] = {}
         total, count = state["loss"]
         values["loss"] = total / jnp.maximum(count, 1.0)
         for entries in self.metrics:
             for log_name, metric, _ in entries:
                 values[log_name] = metric.result_fn(state[log_name])
-        fetched = jax.device_get(values)
-        return {k: float(np.asarray(v)) for k, v in fetched.items()}
+        return values
 
     def names(self) -> list[str]:
         return ["loss"] + [log_name for entries in self.metrics for log_name, _, _ in entries]

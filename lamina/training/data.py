@@ -15,7 +15,6 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 
@@ -138,7 +137,7 @@ class ArraySource:
             from lamina.distribution import distribution, place_data
 
             dist = distribution()
-            put = lambda a: place_data(jax.tree_util.tree_map(jnp.asarray, a), dist)  # noqa: E731
+            put = lambda a: place_data(jax.device_put(a), dist)  # noqa: E731
             self._device = (put(self.x), put(self.y), None if self.sw is None else put(self.sw))
         return self._device
 
@@ -165,7 +164,7 @@ class ArraySource:
             order = np.random.permutation(n)
         else:
             order = np.arange(n)
-        return jnp.asarray(order, dtype=jnp.int32)
+        return jax.device_put(order.astype(np.int32))
 
     def batch_bounds(self) -> list[tuple[int, int]]:
         """``(start, size)`` of each batch; the last partial batch is kept."""

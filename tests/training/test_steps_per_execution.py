@@ -1,0 +1,121 @@
+"""Fused steps (``steps_per_execution``): same numbers as one step per call, callbacks, no retracing."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from lamina import callbacks, layers, models, utils
+
+
+def _model(steps_per_execution, dropout=0.25):
+    utils.set_random_seed(3)
+    model = models.Sequential([layers.Input((6,)), layers.Dense(16, activation="relu"), layers.Dropout(dropout),
+                               layers.BatchNormalization(), layers.Dense(3, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                  steps_per_execution=steps_per_execution)
+    return model
+
+
+@pytest.fixture()
+def xy():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(203, 6)).astype("float32")  # 12 full batches of 16 and a partial one of 11
+    return x, (x[:, 0] + x[:, 1] > 0).astype("int32") + (x[:, 2] > 1).astype("int32")
+
+
+@pytest.mark.parametrize("fused", ["auto", 5])
+def test_fused_steps_give_the_same_training_as_one_step_per_call(xy, fused):
+    x, y = xy
+    runs = []
+    for spe in (1, fused):
+        model = _model(spe)
+        np.random.seed(0)  # the epoch permutations
+        history = model.fit(x, y, batch_size=16, epochs=3, verbose=0, validation_split=0.2)
+        runs.append((history.history, model.get_weights(), model.evaluate(x, y, batch_size=16, verbose=0),
+                     model.predict(x, batch_size=16, verbose=0)))
+    (h1, w1, e1, p1), (h2, w2, e2, p2) = runs
+    assert sorted(h1) == sorted(h2) == ["accuracy", "loss", "val_accuracy", "val_loss"]
+    for key in h1:
+        np.testing.assert_allclose(h1[key], h2[key], rtol=1e-5, atol=1e-6)
+    for a, b in zip(w1, w2, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(e1, e2, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(p1, p2, rtol=1e-5, atol=1e-6)
+
+
+def test_auto_runs_every_batch_when_a_callback_has_batch_hooks(xy):
+    x, y = xy
+    model = _model("auto")
+    seen = []
+    model.fit(x, y, batch_size=16, epochs=2, verbose=0,
+              callbacks=[callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: seen.append(batch))])
+    assert seen == list(range(13)) * 2
+
+
+def test_fixed_steps_per_execution_calls_batch_hooks_once_per_group(xy):
+    x, y = xy
+    model = _model(4)
+    seen = []
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0,
+              callbacks=[callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: seen.append(batch))])
+    assert seen == [3, 7, 11, 12]  # as Keras: the last batch index of each call; the partial batch alone
+
+
+def test_auto_fuses_when_no_callback_needs_every_batch(xy):
+    x, y = xy
+    model = _model("auto")
+    calls = []
+    model.fit(x, y, batch_size=8, epochs=4, verbose=0,
+              callbacks=[callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: calls.append(epoch))])
+    pace = model._pace("train")
+    assert pace.calls >= 4 and pace.step_s is not None and pace.step_s > 0
+    train_fns = [key for key in model._jit_cache if key[0] == "train"]
+    assert any(key[2] > 1 for key in train_fns)  # a fused function was used
+    for key in train_fns:
+        assert model._jit_cache[key]._cache_size() == 1  # one compilation, whatever the group sizes
+
+
+def test_auto_is_saved_as_the_integer_keras_expects(xy, tmp_path):
+    x, y = xy
+    model = _model("auto")
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    model.save(tmp_path / "m.keras")
+    import json
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "m.keras") as z:
+        config = json.loads(z.read("config.json"))
+    assert config["compile_config"]["steps_per_execution"] == 1  # Keras files hold an integer
+
+
+def test_persistent_compilation_cache_is_used_on_a_second_run(tmp_path):
+    script = textwrap.dedent("""
+        import logging, numpy as np
+        import jax
+        jax.config.update("jax_log_compiles", True)
+        logging.basicConfig(level=logging.WARNING)
+        from lamina import layers, models
+        model = models.Sequential([layers.Input((3,)), layers.Dense(2)])
+        model.compile(optimizer="sgd", loss="mse")
+        model.fit(np.ones((8, 3), "float32"), np.ones((8, 2), "float32"), batch_size=4, verbose=0)
+    """)
+    env = {**os.environ, "LAMINA_COMPILATION_CACHE": str(tmp_path / "cache"), "JAX_PLATFORMS": "cpu"}
+    env.pop("JAX_COMPILATION_CACHE_DIR", None)
+    runs = [subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+            for _ in range(2)]
+    for run in runs:
+        assert run.returncode == 0, run.stderr[-2000:]
+    assert any(p.name.endswith("-cache") for p in (tmp_path / "cache").iterdir())
+    assert "Persistent compilation cache hit" not in runs[0].stderr
+    assert "Persistent compilation cache hit" in runs[1].stderr
+
+
+@pytest.mark.parametrize("bad", [0, -2, "fast", 1.5])
+def test_compile_rejects_a_bad_steps_per_execution(bad):
+    model = models.Sequential([layers.Input((2,)), layers.Dense(1)])
+    with pytest.raises(ValueError, match="steps_per_execution"):
+        model.compile(optimizer="sgd", loss="mse", steps_per_execution=bad)
