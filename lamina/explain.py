@@ -83,7 +83,7 @@ class LayerExplanation:
                  f"{_shape_text(self.output_shape)}"]
         body = pad + "    "
         if self.weights:
-            lines.append(f"{body}weights: " + ", ".join(f"{w.name} {_tuple_text(w.shape)}" for w in self.weights))
+            lines.append(f"{body}weights: " + ", ".join(f"{w.name} {tuple_text(w.shape)}" for w in self.weights))
         wrap = lambda s: textwrap.fill(s, width=100, initial_indent=body, subsequent_indent=body + "  ")  # noqa
         lines.append(wrap(self.description))
         for note in self.notes:
@@ -210,7 +210,12 @@ def find_explainer(layer: Any) -> Explainer:
 
 
 # ------------------------------------------------------------------------------------------- helpers
-def _tuple_text(shape: Any) -> str:
+def tuple_text(shape: Any) -> str:
+    """A shape as Keras prints it, ``None`` for unknown sizes.
+
+    >>> tuple_text((None, 32, 32, 3)), tuple_text((10,))
+    ('(None, 32, 32, 3)', '(10,)')
+    """
     shape = tuple(shape)
     if len(shape) == 1:
         return f"({shape[0]},)"
@@ -224,7 +229,7 @@ def _shape_text(shape: Any) -> str:
         return "{" + ", ".join(f"{k!r}: {_shape_text(v)}" for k, v in shape.items()) + "}"
     if shape is None:
         return "?"
-    return _tuple_text(shape)
+    return tuple_text(shape)
 
 
 def _x(dims: Any) -> str:
@@ -336,7 +341,7 @@ def _dense(layer: Any, input_shape: Any, output_shape: Any) -> Details:
         rank, "like a convolution with a kernel of size 1")
     where = f"each of the {_x(kept)} positions"
     desc = (f"Dense acts on the last axis ({d}); the same {_x((d, units))} kernel is applied at {where}, {like}. "
-            f"The axes {_tuple_text(kept)} are kept, so the output {_shape_text(output_shape)} holds one "
+            f"The axes {tuple_text(kept)} are kept, so the output {_shape_text(output_shape)} holds one "
             f"{units}-vector per position." + _activation_clause(layer, units))
     flat = _prod(shape[1:])
     if flat is not None:
@@ -356,7 +361,7 @@ def _flatten(layer: Any, input_shape: Any, output_shape: Any) -> Details:
         return Details(f"Flatten leaves {_shape_text(input_shape)} as it is (already one axis per sample). "
                        "No weights.")
     count = f"{_times(inner)} = {size:,}" if size is not None else _times(inner)
-    return Details(f"Flatten joins the axes {_tuple_text(inner)} of each sample into one axis of {count} values, "
+    return Details(f"Flatten joins the axes {tuple_text(inner)} of each sample into one axis of {count} values, "
                    "in row-major order. No weights.", contracted_axes=(), shared_axes=())
 
 
@@ -365,8 +370,8 @@ def _reshape(layer: Any, input_shape: Any, output_shape: Any) -> Details:
     shape, out = _single(input_shape) or (), _single(output_shape) or ()
     size = _prod(shape[1:])
     values = f"the {size:,} values" if size is not None else "the values"
-    return Details(f"Reshape rearranges {values} of each sample from {_tuple_text(shape[1:])} to "
-                   f"{_tuple_text(out[1:])}, keeping their order. No weights.")
+    return Details(f"Reshape rearranges {values} of each sample from {tuple_text(shape[1:])} to "
+                   f"{tuple_text(out[1:])}, keeping their order. No weights.")
 
 
 @register_explainer("Activation")
@@ -422,7 +427,7 @@ def _time_distributed(layer: Any, input_shape: Any, output_shape: Any) -> Detail
     sub = find_explainer(inner)(inner, inner_in, inner_out)
     steps = shape[1]
     desc = (f"TimeDistributed applies {inner.name} ({type(inner).__name__}) to each of the {steps} slices along axis "
-            f"1 with the same weights, so each slice {_tuple_text(inner_in)} becomes {_tuple_text(inner_out)}. "
+            f"1 with the same weights, so each slice {tuple_text(inner_in)} becomes {tuple_text(inner_out)}. "
             f"Inside: {sub.description}")
     notes = list(sub.notes)
     if type(inner).__name__ == "Dense":
@@ -513,7 +518,7 @@ def _batch_norm(layer: Any, input_shape: Any, output_shape: Any) -> Details:
     axis = int(getattr(layer, "axis", -1)) % rank
     size = shape[axis]
     others = tuple(a for a in range(1, rank) if a != axis)
-    over = "the batch" + (f" and the axes {_tuple_text(tuple(shape[a] for a in others))}" if others else "")
+    over = "the batch" + (f" and the axes {tuple_text(tuple(shape[a] for a in others))}" if others else "")
     desc = (f"BatchNormalization normalizes each of the {size} features of axis {axis} separately, with the mean "
             f"and variance over {over} in training and the moving averages at inference, then scales by gamma and "
             "shifts by beta. The moving mean and variance are updated, not trained.")
@@ -534,7 +539,7 @@ def _layer_norm(layer: Any, input_shape: Any, output_shape: Any) -> Details:
     rank = len(shape)
     axes = tuple(int(a) % rank for a in getattr(layer, "axis", [-1]))
     desc = (f"LayerNormalization normalizes each sample over the axes {axes} (sizes "
-            f"{_tuple_text(tuple(shape[a] for a in axes))}) using its own mean and variance, then scales by gamma "
+            f"{tuple_text(tuple(shape[a] for a in axes))}) using its own mean and variance, then scales by gamma "
             "and shifts by beta.")
     return Details(desc, contracted_axes=axes, shared_axes=tuple(a for a in range(1, rank) if a not in axes))
 

@@ -84,10 +84,9 @@ def _kind(name: str | None) -> str | None:
 
 # ------------------------------------------------------------------------------------ graph helpers
 def _fmt(shape: Any) -> str:
-    shape = tuple(shape)
-    if len(shape) == 1:
-        return f"({'None' if shape[0] is None else shape[0]},)"
-    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
+    from lamina.explain import tuple_text
+
+    return tuple_text(shape)
 
 
 def _node_of(tensor: Any) -> Any:

@@ -4,7 +4,7 @@ The training step is one pure function of ``(trainable, non_trainable, optimizer
 jitted once per model and batch shape with its state buffers donated. The dataset is put on the device
 once per ``fit``; each step gathers its batch on the device from an epoch permutation, so the host only
 sends a step index. With ``steps_per_execution="auto"`` (the default) one compiled call runs a
-``lax.scan`` over up to 256 steps, as many as take about 0.2 s (measured while training), which removes
+``lax.scan`` over up to 256 steps, as many as take about a second (measured while training), which removes
 the per-step dispatch cost that dominates small models; ``evaluate`` and ``predict`` fuse batches the same
 way. Metrics accumulate on the device and are read back only when the progress bar redraws or an epoch
 ends. JAX's persistent compilation cache (``~/.cache/lamina/jax``) lets a second run skip compiling.
@@ -66,7 +66,7 @@ class Trainer:
                                 "run_eagerly": run_eagerly, "steps_per_execution": steps_per_execution,
                                 "jit_compile": jit_compile}
         self.compiled = True
-        self._paces: dict[str, _GroupPace] = {}
+        self._paces: dict[tuple[str, int], _Pacer] = {}
         self._jit_cache = {key: fn for key, fn in self._jit_cache.items() if key[0] == "predict"}
 
     @property
@@ -138,30 +138,23 @@ class Trainer:
         return indexed
 
     def _train_fn(self, steps: int = 1) -> Any:
-        """The jitted step (``steps == 1``), or a ``lax.scan`` of ``steps`` steps of which the first ``count``
-        (a traced argument) run and the rest are skipped, so one compiled function serves any group size."""
+        """The jitted step (``steps == 1``) or ``steps`` consecutive steps in one ``lax.scan``."""
         dist = current_distribution()
         cache_key = ("train", id(dist), steps)
         fn = self._jit_cache.get(cache_key)
         if fn is None:
             indexed = self._indexed_step(dist)
-            if steps == 1:
-                def single(state: Any, xs: Any, ys: Any, sws: Any, order: Any, start: Any, count: Any, seeds: Any,
-                           size: int) -> Any:
+
+            def run(state: Any, xs: Any, ys: Any, sws: Any, order: Any, start: Any, seeds: Any, size: int) -> Any:
+                if steps == 1:
                     return indexed(state, xs, ys, sws, order, start, seeds, size)
 
-                fn = jax.jit(single, static_argnames=("size",), donate_argnums=(0,))
-            else:
-                def multi(state: Any, xs: Any, ys: Any, sws: Any, order: Any, start: Any, count: Any, seeds: Any,
-                          size: int) -> Any:
-                    def body(carry: Any, i: Any) -> Any:
-                        run = lambda c: indexed(c, xs, ys, sws, order, start + i * size, seeds, size)  # noqa: E731
-                        return jax.lax.cond(i < count, run, lambda c: c, carry), None
+                def body(carry: Any, i: Any) -> Any:
+                    return indexed(carry, xs, ys, sws, order, start + i * size, seeds, size), None
 
-                    return jax.lax.scan(body, state, jnp.arange(steps))[0]
+                return jax.lax.scan(body, state, jnp.arange(steps))[0]
 
-                fn = jax.jit(multi, static_argnames=("size",), donate_argnums=(0,))
-            self._jit_cache[cache_key] = fn
+            fn = self._jit_cache[cache_key] = jax.jit(run, static_argnames=("size",), donate_argnums=(0,))
         return fn
 
     def _train_batch_fn(self) -> Any:
@@ -185,7 +178,7 @@ class Trainer:
         return fn
 
     def _indexed_test_fn(self, steps: int) -> Any:
-        """Evaluation on rows ``start + i * size`` of device-resident data, the first ``count`` of ``steps``."""
+        """Evaluation on rows ``start + i * size`` (``i < steps``) of device-resident data."""
         dist = current_distribution()
         cache_key = ("test_indexed", id(dist), steps)
         fn = self._jit_cache.get(cache_key)
@@ -199,14 +192,12 @@ class Trainer:
                 x, y, sw = constrain_batch((x, y, None if sws is None else cut(sws)), dist)
                 return step(tr, ntr, ms, x, y, sw)
 
-            def many(tr: Any, ntr: Any, ms: Any, xs: Any, ys: Any, sws: Any, start: Any, count: Any,
-                     size: int) -> Any:
+            def many(tr: Any, ntr: Any, ms: Any, xs: Any, ys: Any, sws: Any, start: Any, size: int) -> Any:
                 if steps == 1:
                     return one(tr, ntr, ms, xs, ys, sws, start, size)
 
                 def body(carry: Any, i: Any) -> Any:
-                    run = lambda c: one(tr, ntr, c, xs, ys, sws, start + i * size, size)  # noqa: E731
-                    return jax.lax.cond(i < count, run, lambda c: c, carry), None
+                    return one(tr, ntr, carry, xs, ys, sws, start + i * size, size), None
 
                 return jax.lax.scan(body, ms, jnp.arange(steps))[0]
 
@@ -292,15 +283,13 @@ class Trainer:
         seeds = np.asarray(seed_epoch, dtype=np.uint32)
         if source.is_arrays:
             order = source.epoch_order()
-            groups = _StepGroups(source.batch_bounds(), source.batch_size, self._scan_length(source, cb, "train"),
-                                 self._pace("train"))
-            for i, start, size, count in groups:
+            pacer = self._pacer("train", source.batch_size, source.num_samples, cb)
+            for i, start, size, steps in pacer.calls(source.batch_bounds()):
                 cb.on_train_batch_begin(i)
-                fn = self._train_fn(groups.scan_length if count else 1)
-                state = fn(state, source.x_dev, source.y_dev, source.sw_dev, order, start, max(count, 1), seeds,
-                           size=size)
-                groups.done(state[3])
-                yield i + max(count, 1) - 1, state
+                state = self._train_fn(steps)(state, source.x_dev, source.y_dev, source.sw_dev, order, start, seeds,
+                                              size=size)
+                pacer.done(state[3])
+                yield i + steps - 1, state
         else:
             fn = self._train_batch_fn()
             for step_index, (xb, yb, swb) in enumerate(source.batches()):
@@ -309,29 +298,26 @@ class Trainer:
                 state = fn(state, xb, yb, swb, np.asarray((*seed_epoch, step_index), dtype=np.uint32))
                 yield step_index, state
 
-    def _scan_length(self, source: Any, cb: Any, mode: str) -> int:
-        """How many steps one compiled call may fuse (``compile(steps_per_execution=...)``).
+    def _pacer(self, mode: str, batch_size: int, num_samples: int, cb: Any, bytes_per_step: int = 0) -> _Pacer:
+        """How many steps each compiled call of ``mode`` fuses (``compile(steps_per_execution=...)``).
 
-        ``"auto"`` (the default) fuses up to 256 full batches per call, the number actually run per call being
-        paced at run time so that each call takes about 0.2 s (progress bar and callbacks stay live); it falls
-        back to one step per call when a callback has batch hooks. An integer fixes the group size, as in Keras.
+        ``"auto"`` (the default) times a few single steps, then fuses as many (a power of two, at most 256) as
+        take about a second per call, so that small models are not dominated by per-call dispatch and larger
+        ones reuse their buffers; the progress bar and epoch callbacks stay live. When a callback has batch
+        hooks, every call is one step, as in Keras. An integer fixes the group size, as in Keras.
         """
+        cap = 256 if not bytes_per_step else max(1, min(256, (64 << 20) // bytes_per_step))  # ~64 MiB of outputs
+        cap = min(cap, max(1, num_samples // batch_size))
         value = self._compile_config.get("steps_per_execution", "auto")
-        full = source.num_samples // source.batch_size
-        if source.steps:
-            full = min(full, source.steps)
-        if value == "auto":
-            if cb is not None and cb.needs_every_batch(mode):
-                return 1
-            return min(256, _next_power_of_two(full)) if full > 1 else 1
-        return max(1, min(int(value), full))
-
-    def _pace(self, mode: str) -> _GroupPace:
-        """The per-mode (train/test/predict) measurement that sizes ``"auto"`` step groups."""
+        if value != "auto":
+            return _Pacer(min(int(value), cap), cap)
+        if cb is not None and cb.needs_every_batch(mode):
+            return _Pacer(1, 1)
         paces = self.__dict__.setdefault("_paces", {})
-        if mode not in paces:
-            paces[mode] = _GroupPace(self._compile_config.get("steps_per_execution", "auto") == "auto")
-        return paces[mode]
+        pacer = paces.get((mode, batch_size))
+        if pacer is None or pacer.cap < cap and pacer.length == pacer.cap:
+            pacer = paces[(mode, batch_size)] = _Pacer(None, cap)
+        return pacer
 
     def _prepare(self, source: Any, class_weight: Any) -> None:
         """Build a deferred model, check inputs and targets, resolve metrics — before any step runs."""
@@ -423,15 +409,13 @@ class Trainer:
         """Run the evaluation steps, yielding ``(last batch index, metric state)`` after each call."""
         begin = cb_list.on_test_batch_begin if cb_list is not None else (lambda i: None)
         if source.is_arrays:
-            groups = _StepGroups(source.batch_bounds(), source.batch_size,
-                                 self._scan_length(source, cb_list, "test"), self._pace("test"))
-            for i, start, size, count in groups:
+            pacer = self._pacer("test", source.batch_size, source.num_samples, cb_list)
+            for i, start, size, steps in pacer.calls(source.batch_bounds()):
                 begin(i)
-                fn = self._indexed_test_fn(groups.scan_length if count else 1)
-                metric_state = fn(trainable, non_trainable, metric_state, source.x_dev, source.y_dev, source.sw_dev,
-                                  start, max(count, 1), size=size)
-                groups.done(metric_state)
-                yield i + max(count, 1) - 1, metric_state
+                metric_state = self._indexed_test_fn(steps)(trainable, non_trainable, metric_state, source.x_dev,
+                                                            source.y_dev, source.sw_dev, start, size=size)
+                pacer.done(metric_state)
+                yield i + steps - 1, metric_state
         else:
             fn = self._test_fn()
             for step_index, (xb, yb, swb) in enumerate(source.batches()):
@@ -441,8 +425,7 @@ class Trainer:
 
     # ---------------------------------------------------------------------------- predict
     def _predict_fn(self, steps: int) -> Any:
-        """Jitted forward pass on rows ``start + i * size`` of device-resident inputs, the first ``count`` of
-        ``steps`` batches (the outputs of the skipped ones are zeros, cut off on the host)."""
+        """Jitted forward pass on rows ``start + i * size`` (``i < steps``) of device-resident inputs."""
         dist = current_distribution()
         cache_key = ("predict", id(dist), steps)
         fn = self._jit_cache.get(cache_key)
@@ -454,15 +437,12 @@ class Trainer:
                 x = constrain_batch(cast(x), dist)
                 return self._pure_apply(trainable, non_trainable, x, False, None)[0]
 
-            def many(trainable: Any, non_trainable: Any, xs: Any, start: Any, count: Any, size: int) -> Any:
-                run = lambda s: forward(trainable, non_trainable, xs, s, size)  # noqa: E731
+            def many(trainable: Any, non_trainable: Any, xs: Any, start: Any, size: int) -> Any:
                 if steps == 1:
-                    return run(start)
-                shapes = jax.eval_shape(run, start)
-                skip = lambda s: jax.tree_util.tree_map(lambda a: jnp.zeros(a.shape, a.dtype), shapes)  # noqa: E731
+                    return forward(trainable, non_trainable, xs, start, size)
 
                 def body(carry: Any, i: Any) -> Any:
-                    return carry, jax.lax.cond(i < count, run, skip, start + i * size)
+                    return carry, forward(trainable, non_trainable, xs, start + i * size, size)
 
                 outs = jax.lax.scan(body, None, jnp.arange(steps))[1]
                 return jax.tree_util.tree_map(lambda a: a.reshape((steps * size,) + a.shape[2:]), outs)
@@ -470,21 +450,14 @@ class Trainer:
             fn = self._jit_cache[cache_key] = jax.jit(many, static_argnames=("size",))
         return fn
 
-    def _predict_scan_length(self, full: int, batch_size: int, cb: Any) -> int:
-        """Batches fused per predict call: as for training, and at most ~64 MiB of outputs per call."""
-        value = self._compile_config.get("steps_per_execution", "auto")
-        if value != "auto":
-            return max(1, min(int(value), full))
-        if full <= 1 or cb.needs_every_batch("predict"):
-            return 1
-        per_sample = 0
+    def _output_bytes_per_sample(self) -> int:
+        """Bytes of all outputs for one sample (0 when a size is unknown: no fusing of predict batches)."""
+        total = 0
         for t in self.outputs:
-            dims = t.shape[1:]
-            if any(d is None for d in dims):
-                return 1
-            per_sample += math.prod(dims) * 4
-        cap = max(1, (64 << 20) // max(1, per_sample * batch_size))
-        return min(256, _next_power_of_two(full), 1 << (cap.bit_length() - 1))
+            if any(d is None for d in t.shape[1:]):
+                return 0
+            total += math.prod(t.shape[1:]) * np.dtype(t.dtype).itemsize
+        return total
 
     def _predict_arrays(self, x: Any, batch_size: int | None, verbose: Any, steps: int | None,
                         callbacks: Any) -> Any:
@@ -514,22 +487,20 @@ class Trainer:
                                            epochs=1, steps=len(bounds))
         trainable, non_trainable = self.get_params()
         x_dev = place_data(jax.device_put(x), current_distribution())
-        groups = _StepGroups(bounds, batch_size, self._predict_scan_length(len(bounds), batch_size, cb),
-                             self._pace("predict"))
-        outs: list[tuple[Any, int]] = []
+        per_sample = self._output_bytes_per_sample()
+        pacer = (self._pacer("predict", batch_size, n, cb, per_sample * batch_size) if per_sample
+                 else _Pacer(1, 1))
+        outs = []
         cb.on_predict_begin()
-        for i, start, size, count in groups:
+        for i, start, size, steps in pacer.calls(bounds):
             cb.on_predict_batch_begin(i)
-            fn = self._predict_fn(groups.scan_length if count else 1)
-            out = fn(trainable, non_trainable, x_dev, start, max(count, 1), size=size)
-            outs.append((out, max(count, 1) * size))
-            groups.done(out)
-            last = i + max(count, 1) - 1
+            out = self._predict_fn(steps)(trainable, non_trainable, x_dev, start, size=size)
+            outs.append(out)
+            pacer.done(out)
+            last = i + steps - 1
             cb.on_predict_batch_end(last, {"outputs": out} if cb.wants_batch_logs(last) else None)
         cb.on_predict_end()
-        fetched = jax.device_get([out for out, _ in outs])
-        parts = [jax.tree_util.tree_map(lambda a, r=rows: np.asarray(a)[:r], out)
-                 for out, (_, rows) in zip(fetched, outs)]
+        parts = jax.device_get(outs)
         if len(parts) == 1:
             return parts[0]
         return jax.tree_util.tree_map(lambda *p: np.concatenate(p, axis=0), *parts)
@@ -602,76 +573,58 @@ def _step_key(seed: Any, epoch: Any, step: Any) -> Any:
     return jax.random.fold_in(jax.random.fold_in(jax.random.PRNGKey(seed), epoch), step)
 
 
-def _next_power_of_two(n: int) -> int:
-    return 1 << max(0, int(n) - 1).bit_length()
+class _Pacer:
+    """The number of steps each compiled call fuses, and the calls an epoch makes.
 
-
-class _GroupPace:
-    """Sizes ``"auto"`` step groups from measured step time: each compiled call runs about ``TARGET_S``.
-
-    The first call (it compiles) runs one step and is not measured; later calls are timed to completion and
-    the per-step time, smoothed, gives the next call's step count. With a fixed ``steps_per_execution``
-    every call runs the whole group and nothing is timed (no host sync).
+    Fixed (``length`` given): every call fuses ``length`` full batches; what is left (fewer than ``length``
+    full batches, then the last partial batch) runs one batch per call, as Keras does. ``"auto"``
+    (``length=None``): the first calls run one step each; the first is not timed (it compiles), the next
+    ``MEASURED`` are timed to completion, and their median step time sets the length: the power of two of
+    steps that takes about ``TARGET_S``, at most ``cap``. After that nothing is timed (no host sync).
     """
 
-    TARGET_S = 0.2
+    TARGET_S = 1.0
+    MEASURED = 3
 
-    def __init__(self, auto: bool) -> None:
-        self.auto = auto
-        self.step_s: float | None = None
-        self.calls = 0
+    def __init__(self, length: int | None, cap: int) -> None:
+        self.length = length
+        self.cap = max(1, cap)
+        self._times: list[float] = []
+        self._skipped_first = False
+        self._started: float | None = None
 
-    def steps_for_next_call(self, limit: int) -> int:
-        if not self.auto:
-            return limit
-        if self.step_s is None:
-            return 1
-        return max(1, min(limit, int(self.TARGET_S / self.step_s)))
+    @property
+    def measuring(self) -> bool:
+        return self.length is None
 
-    def observe(self, steps: int, seconds: float) -> None:
-        self.calls += 1
-        if self.calls == 1:
-            return  # the first call includes compilation
-        per_step = seconds / steps
-        self.step_s = per_step if self.step_s is None else 0.5 * self.step_s + 0.5 * per_step
-
-
-class _StepGroups:
-    """Iterate batches ``(start row, size)`` as ``(first batch index, start row, batch size, steps)``.
-
-    ``steps > 0``: that many consecutive full batches in one fused call of length ``scan_length``;
-    ``steps == 0``: one batch through the single-step function (the last partial batch, or no fusing).
-    """
-
-    def __init__(self, bounds: list[tuple[int, int]], batch_size: int, scan_length: int, pace: _GroupPace) -> None:
-        self.bounds = bounds
-        self.full = sum(1 for _, size in bounds if size == batch_size)
-        self.scan_length = scan_length
-        self.pace = pace
-        self._started: tuple[int, float] | None = None
-
-    def __iter__(self) -> Iterator[tuple[int, int, int, int]]:
+    def calls(self, bounds: list[tuple[int, int]]) -> Iterator[tuple[int, int, int, int]]:
+        """``(first batch index, start row, batch size, steps)`` for each call over batches ``(start, size)``."""
         import time
 
+        full = sum(1 for _, size in bounds if size == bounds[0][1]) if bounds else 0
         i = 0
-        while i < len(self.bounds):
-            start, size = self.bounds[i]
-            if self.scan_length > 1 and i < self.full:
-                steps = min(self.pace.steps_for_next_call(self.scan_length), self.full - i)
-                self._started = (steps, time.perf_counter())
-                yield i, start, size, steps
-                i += steps
-            else:
-                self._started = None
-                yield i, start, size, 0
-                i += 1
+        while i < len(bounds):
+            start, size = bounds[i]
+            steps = self.length or 1
+            if steps > 1 and i + steps > full:
+                steps = 1
+            self._started = time.perf_counter() if self.measuring and i < full else None
+            yield i, start, size, steps
+            i += steps
 
     def done(self, result: Any) -> None:
-        """Called with the call's output: in ``"auto"`` mode, wait for it and time the call."""
-        if self._started is None or not self.pace.auto:
+        """Called with each call's output; while measuring, waits for it and records the step time."""
+        if self._started is None:
             return
         import time
 
         jax.block_until_ready(result)
-        steps, began = self._started
-        self.pace.observe(steps, time.perf_counter() - began)
+        elapsed = time.perf_counter() - self._started
+        if not self._skipped_first:
+            self._skipped_first = True  # the first call compiles
+            return
+        self._times.append(elapsed)
+        if len(self._times) >= self.MEASURED:
+            step_s = max(float(np.median(self._times)), 1e-6)
+            fused = max(1, min(self.cap, int(self.TARGET_S / step_s)))
+            self.length = 1 << (fused.bit_length() - 1)

@@ -31,6 +31,8 @@ def to_categorical(x: Any, num_classes: int | None = None) -> np.ndarray:
 
 def set_random_seed(seed: int) -> None:
     """Seed Python, NumPy and lamina (initializers, dropout, shuffling) so that runs repeat exactly."""
+    import jax  # noqa: F401 - importing JAX draws from NumPy's global generator: do it before seeding
+
     from lamina import backend
 
     random.seed(seed)

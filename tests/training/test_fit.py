@@ -103,3 +103,27 @@ def test_verbose_two_prints_one_line_per_epoch(xy, capsys):
     out = capsys.readouterr().out
     assert out.count("Epoch 1/2") == 1 and out.count("Epoch 2/2") == 1
     assert "loss:" in out and "accuracy:" in out
+
+
+def test_set_random_seed_repeats_the_first_run_of_a_fresh_process():
+    """Importing JAX draws from NumPy's global generator; seeding first must still give the same shuffles."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent("""
+        import numpy as np
+        from lamina import utils
+        losses = []
+        for _ in range(2):
+            utils.set_random_seed(0)
+            from lamina import layers, models
+            model = models.Sequential([layers.Input((4,)), layers.Dense(3, activation="softmax")])
+            model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+            x = np.arange(160, dtype="float32").reshape(40, 4) % 7
+            history = model.fit(x, np.arange(40) % 3, batch_size=8, epochs=2, verbose=0)
+            losses.append(history.history["loss"])
+        assert losses[0] == losses[1], losses
+    """)
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
