@@ -283,7 +283,7 @@ class Trainer:
         seeds = np.asarray(seed_epoch, dtype=np.uint32)
         if source.is_arrays:
             order = source.epoch_order()
-            pacer = self._pacer("train", source.batch_size, source.num_samples, cb)
+            pacer = self._pacer("train", source.batch_size, cb)
             for i, start, size, steps in pacer.calls(source.batch_bounds()):
                 cb.on_train_batch_begin(i)
                 state = self._train_fn(steps)(state, source.x_dev, source.y_dev, source.sw_dev, order, start, seeds,
@@ -298,24 +298,23 @@ class Trainer:
                 state = fn(state, xb, yb, swb, np.asarray((*seed_epoch, step_index), dtype=np.uint32))
                 yield step_index, state
 
-    def _pacer(self, mode: str, batch_size: int, num_samples: int, cb: Any, bytes_per_step: int = 0) -> _Pacer:
+    def _pacer(self, mode: str, batch_size: int, cb: Any, bytes_per_step: int = 0) -> _Pacer:
         """How many steps each compiled call of ``mode`` fuses (``compile(steps_per_execution=...)``).
 
-        ``"auto"`` (the default) times a few single steps, then fuses as many (a power of two, at most 256) as
-        take about a second per call, so that small models are not dominated by per-call dispatch and larger
-        ones reuse their buffers; the progress bar and epoch callbacks stay live. When a callback has batch
+        ``"auto"`` (the default) times a few single steps, then fuses as many (at most 256) as take about a
+        second per call, so that small models are not dominated by per-call dispatch and larger ones reuse
+        their buffers; the progress bar and epoch callbacks stay live. When a callback has batch
         hooks, every call is one step, as in Keras. An integer fixes the group size, as in Keras.
         """
         cap = 256 if not bytes_per_step else max(1, min(256, (64 << 20) // bytes_per_step))  # ~64 MiB of outputs
-        cap = min(cap, max(1, num_samples // batch_size))
         value = self._compile_config.get("steps_per_execution", "auto")
         if value != "auto":
-            return _Pacer(min(int(value), cap), cap)
+            return _Pacer(int(value), cap)
         if cb is not None and cb.needs_every_batch(mode):
             return _Pacer(1, 1)
         paces = self.__dict__.setdefault("_paces", {})
         pacer = paces.get((mode, batch_size))
-        if pacer is None or pacer.cap < cap and pacer.length == pacer.cap:
+        if pacer is None:
             pacer = paces[(mode, batch_size)] = _Pacer(None, cap)
         return pacer
 
@@ -409,7 +408,7 @@ class Trainer:
         """Run the evaluation steps, yielding ``(last batch index, metric state)`` after each call."""
         begin = cb_list.on_test_batch_begin if cb_list is not None else (lambda i: None)
         if source.is_arrays:
-            pacer = self._pacer("test", source.batch_size, source.num_samples, cb_list)
+            pacer = self._pacer("test", source.batch_size, cb_list)
             for i, start, size, steps in pacer.calls(source.batch_bounds()):
                 begin(i)
                 metric_state = self._indexed_test_fn(steps)(trainable, non_trainable, metric_state, source.x_dev,
@@ -488,7 +487,7 @@ class Trainer:
         trainable, non_trainable = self.get_params()
         x_dev = place_data(jax.device_put(x), current_distribution())
         per_sample = self._output_bytes_per_sample()
-        pacer = (self._pacer("predict", batch_size, n, cb, per_sample * batch_size) if per_sample
+        pacer = (self._pacer("predict", batch_size, cb, per_sample * batch_size) if per_sample
                  else _Pacer(1, 1))
         outs = []
         cb.on_predict_begin()
@@ -576,26 +575,37 @@ def _step_key(seed: Any, epoch: Any, step: Any) -> Any:
 class _Pacer:
     """The number of steps each compiled call fuses, and the calls an epoch makes.
 
-    Fixed (``length`` given): every call fuses ``length`` full batches; what is left (fewer than ``length``
-    full batches, then the last partial batch) runs one batch per call, as Keras does. ``"auto"``
-    (``length=None``): the first calls run one step each; the first is not timed (it compiles), the next
-    ``MEASURED`` are timed to completion, and their median step time sets the length: the power of two of
-    steps that takes about ``TARGET_S``, at most ``cap``. After that nothing is timed (no host sync).
+    Fixed (``fixed`` given, Keras's integer ``steps_per_execution``): every call fuses ``fixed`` full
+    batches; the rest (fewer than ``fixed`` full batches, then the last partial batch) run one per call.
+    ``"auto"``: the first calls run one step each; the first is not timed (it compiles), the next
+    ``MEASURED`` are timed to completion and their median sets ``target``, the number of steps that takes
+    about ``TARGET_S`` (at most ``cap``). An epoch of ``full`` full batches is then cut into
+    ``ceil(full / target)`` equal calls, leaving fewer single steps than calls; nothing is timed any more.
     """
 
     TARGET_S = 1.0
     MEASURED = 3
 
-    def __init__(self, length: int | None, cap: int) -> None:
-        self.length = length
+    def __init__(self, fixed: int | None, cap: int) -> None:
+        self.fixed = fixed
         self.cap = max(1, cap)
+        self.target: int | None = fixed
         self._times: list[float] = []
         self._skipped_first = False
         self._started: float | None = None
 
     @property
     def measuring(self) -> bool:
-        return self.length is None
+        return self.target is None
+
+    def steps_per_call(self, full: int) -> int:
+        """Steps fused per call for an epoch of ``full`` full batches (1 while measuring)."""
+        if self.fixed is not None:
+            return self.fixed
+        if self.target is None or full <= 1:
+            return 1
+        calls = -(-full // self.target)
+        return max(1, full // calls)
 
     def calls(self, bounds: list[tuple[int, int]]) -> Iterator[tuple[int, int, int, int]]:
         """``(first batch index, start row, batch size, steps)`` for each call over batches ``(start, size)``."""
@@ -605,7 +615,7 @@ class _Pacer:
         i = 0
         while i < len(bounds):
             start, size = bounds[i]
-            steps = self.length or 1
+            steps = self.steps_per_call(full)
             if steps > 1 and i + steps > full:
                 steps = 1
             self._started = time.perf_counter() if self.measuring and i < full else None
@@ -626,5 +636,4 @@ class _Pacer:
         self._times.append(elapsed)
         if len(self._times) >= self.MEASURED:
             step_s = max(float(np.median(self._times)), 1e-6)
-            fused = max(1, min(self.cap, int(self.TARGET_S / step_s)))
-            self.length = 1 << (fused.bit_length() - 1)
+            self.target = max(1, min(self.cap, int(self.TARGET_S / step_s)))

@@ -72,9 +72,10 @@ def test_auto_fuses_when_no_callback_needs_every_batch(xy):
     model.fit(x, y, batch_size=8, epochs=4, verbose=0,
               callbacks=[callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: calls.append(epoch))])
     pacer = model._paces[("train", 8)]
-    assert pacer.length is not None and pacer.length > 1  # measured, then fused
+    assert pacer.target is not None and pacer.target > 1  # measured, then fused
     train_fns = [key for key in model._jit_cache if key[0] == "train"]
-    assert sorted(key[2] for key in train_fns) == [1, pacer.length]
+    assert sorted(key[2] for key in train_fns) == [1, pacer.steps_per_call(25)]  # 25 full batches of 8
+    assert pacer.steps_per_call(25) > 1
     for key in train_fns:
         assert model._jit_cache[key]._cache_size() <= 2  # full batches and the partial last one, no retracing
 
@@ -119,3 +120,16 @@ def test_compile_rejects_a_bad_steps_per_execution(bad):
     model = models.Sequential([layers.Input((2,)), layers.Dense(1)])
     with pytest.raises(ValueError, match="steps_per_execution"):
         model.compile(optimizer="sgd", loss="mse", steps_per_execution=bad)
+
+
+def test_auto_cuts_an_epoch_into_equal_calls():
+    from lamina.training.trainer import _Pacer
+
+    pacer = _Pacer(None, 256)
+    pacer.target = 256
+    assert [pacer.steps_per_call(n) for n in (1875, 468, 100, 1)] == [234, 234, 100, 1]
+    bounds = [(i * 32, 32) for i in range(10)] + [(320, 5)]
+    pacer.target = 4  # 10 full batches -> 3 calls of 3 steps, 1 single step, then the partial batch
+    assert [(i, steps) for i, _, _, steps in pacer.calls(bounds)] == [(0, 3), (3, 3), (6, 3), (9, 1), (10, 1)]
+    fixed = _Pacer(4, 256)
+    assert [(i, steps) for i, _, _, steps in fixed.calls(bounds)] == [(0, 4), (4, 4), (8, 1), (9, 1), (10, 1)]
