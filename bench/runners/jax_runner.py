@@ -212,7 +212,11 @@ def run_predict(model: str, x: Any, batch_size: int, repeats: int) -> dict[str, 
     def one_call() -> Any:
         return np.asarray(mapped_fwd(params, xs))
 
-    return {"jax per-batch jit": timed(per_batch, repeats), "jax lax.map one call": timed(one_call, repeats)}
+    def one_call_from_numpy() -> Any:  # what predict(x) on a NumPy array must also do: send x to the device
+        return np.asarray(mapped_fwd(params, jax.device_put(x)))
+
+    return {"jax per-batch jit": timed(per_batch, repeats), "jax lax.map one call": timed(one_call, repeats),
+            "jax lax.map one call, NumPy input": timed(one_call_from_numpy, repeats)}
 
 
 def run_compile(model: str, x: Any, y: Any, batch_size: int) -> dict[str, list[float]]:

@@ -485,7 +485,9 @@ class Trainer:
         cb = callbacks_module.CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose,
                                            epochs=1, steps=len(bounds))
         trainable, non_trainable = self.get_params()
-        x_dev = place_data(jax.device_put(x), current_distribution())
+        dist = current_distribution()
+        on_device = all(isinstance(a, jax.Array) for a in jax.tree_util.tree_leaves(x))
+        x_dev = place_data(x, dist) if on_device else None
         per_sample = self._output_bytes_per_sample()
         pacer = (self._pacer("predict", batch_size, cb, per_sample * batch_size) if per_sample
                  else _Pacer(1, 1))
@@ -493,7 +495,12 @@ class Trainer:
         cb.on_predict_begin()
         for i, start, size, steps in pacer.calls(bounds):
             cb.on_predict_batch_begin(i)
-            out = self._predict_fn(steps)(trainable, non_trainable, x_dev, start, size=size)
+            if x_dev is not None:
+                out = self._predict_fn(steps)(trainable, non_trainable, x_dev, start, size=size)
+            else:  # host arrays: send each call's rows as it is dispatched, overlapping the copy with compute
+                rows = jax.tree_util.tree_map(lambda a, s=start, k=steps * size: a[s:s + k], x)
+                out = self._predict_fn(steps)(trainable, non_trainable, place_data(jax.device_put(rows), dist), 0,
+                                              size=size)
             outs.append(out)
             pacer.done(out)
             last = i + steps - 1
