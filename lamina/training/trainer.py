@@ -308,14 +308,19 @@ class Trainer:
         """
         cap = 256 if not bytes_per_step else max(1, min(256, (64 << 20) // bytes_per_step))  # ~64 MiB of outputs
         value = self._compile_config.get("steps_per_execution", "auto")
-        if value != "auto":
-            return _Pacer(int(value), cap)
-        if cb is not None and cb.needs_every_batch(mode):
-            return _Pacer(1, 1)
         paces = self.__dict__.setdefault("_paces", {})
-        pacer = paces.get((mode, batch_size))
-        if pacer is None:
-            pacer = paces[(mode, batch_size)] = _Pacer(None, cap)
+        if value != "auto":
+            pacer = _Pacer(int(value), cap)
+        elif cb is not None and cb.needs_every_batch(mode):
+            pacer = _Pacer(1, 1)
+        else:
+            pacer = paces.get((mode, batch_size))
+            if pacer is None:
+                pacer = paces[(mode, batch_size)] = _Pacer(None, cap)
+        dist = current_distribution()
+        # Several (forced) CPU devices: with many calls queued, XLA's CPU all-reduce was seen to miss its
+        # rendezvous and abort the process (2 devices on 2 cores); waiting for each call avoids it.
+        pacer.sync = dist is not None and dist.device_mesh.devices.size > 1 and jax.default_backend() == "cpu"
         return pacer
 
     def _prepare(self, source: Any, class_weight: Any) -> None:
@@ -597,6 +602,7 @@ class _Pacer:
         self.fixed = fixed
         self.cap = max(1, cap)
         self.target: int | None = fixed
+        self.sync = False  # wait for every call (set for several CPU devices)
         self._times: list[float] = []
         self._skipped_first = False
         self._started: float | None = None
@@ -632,6 +638,8 @@ class _Pacer:
     def done(self, result: Any) -> None:
         """Called with each call's output; while measuring, waits for it and records the step time."""
         if self._started is None:
+            if self.sync:
+                jax.block_until_ready(result)
             return
         import time
 
