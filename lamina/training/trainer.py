@@ -292,10 +292,13 @@ class Trainer:
                 yield i + steps - 1, state
         else:
             fn = self._train_batch_fn()
+            wait = _wait_for_each_call()
             for step_index, (xb, yb, swb) in enumerate(source.batches()):
                 cb.on_train_batch_begin(step_index)
                 swb = data.combine_class_weight(yb, swb, class_weight)
                 state = fn(state, xb, yb, swb, np.asarray((*seed_epoch, step_index), dtype=np.uint32))
+                if wait:
+                    jax.block_until_ready(state[3])
                 yield step_index, state
 
     def _pacer(self, mode: str, batch_size: int, cb: Any, bytes_per_step: int = 0) -> _Pacer:
@@ -317,10 +320,7 @@ class Trainer:
             pacer = paces.get((mode, batch_size))
             if pacer is None:
                 pacer = paces[(mode, batch_size)] = _Pacer(None, cap)
-        dist = current_distribution()
-        # Several (forced) CPU devices: with many calls queued, XLA's CPU all-reduce was seen to miss its
-        # rendezvous and abort the process (2 devices on 2 cores); waiting for each call avoids it.
-        pacer.sync = dist is not None and dist.device_mesh.devices.size > 1 and jax.default_backend() == "cpu"
+        pacer.sync = _wait_for_each_call()
         return pacer
 
     def _prepare(self, source: Any, class_weight: Any) -> None:
@@ -582,6 +582,13 @@ def _copy_tree(tree: Any) -> Any:
 def _step_key(seed: Any, epoch: Any, step: Any) -> Any:
     """The dropout/noise key of one training step, derived inside the jitted step (no eager key ops)."""
     return jax.random.fold_in(jax.random.fold_in(jax.random.PRNGKey(seed), epoch), step)
+
+
+def _wait_for_each_call() -> bool:
+    """True under a distribution over several CPU devices: with many calls queued there, XLA's CPU all-reduce
+    was seen to miss its rendezvous and abort the process (2 forced devices on 2 cores)."""
+    dist = current_distribution()
+    return dist is not None and dist.device_mesh.devices.size > 1 and jax.default_backend() == "cpu"
 
 
 class _Pacer:
