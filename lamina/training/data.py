@@ -173,15 +173,9 @@ class ArraySource:
         return bounds[: self.steps_per_epoch]
 
     def batches(self, whole: bool = False) -> Iterator[tuple[Any, Any, Any]]:
-        """Batches in order, sliced on the device (for evaluation)."""
-        xs, ys, sws = self.x_dev, self.y_dev, self.sw_dev
-        if whole:
-            yield xs, ys, sws
-            return
-        for start, size in self.batch_bounds():
-            cut = lambda a, s=start, k=size: a[s:s + k]  # noqa: E731
-            yield (jax.tree_util.tree_map(cut, xs), jax.tree_util.tree_map(cut, ys),
-                   None if sws is None else sws[start:start + size])
+        """All samples as one device-resident batch (``train_on_batch``); fit/evaluate/predict slice the
+        arrays inside their jitted steps instead."""
+        yield self.x_dev, self.y_dev, self.sw_dev
 
 
 class IteratorSource:

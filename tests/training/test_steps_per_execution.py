@@ -47,22 +47,21 @@ def test_fused_steps_give_the_same_training_as_one_step_per_call(xy, fused):
     np.testing.assert_allclose(p1, p2, rtol=1e-5, atol=1e-6)
 
 
-def test_auto_runs_every_batch_when_a_callback_has_batch_hooks(xy):
-    x, y = xy
-    model = _model("auto")
+def _batch_ends(steps_per_execution, x, y, epochs):
+    """The batch indices ``on_train_batch_end`` sees when fitting with batch size 16."""
     seen = []
-    model.fit(x, y, batch_size=16, epochs=2, verbose=0,
-              callbacks=[callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: seen.append(batch))])
-    assert seen == list(range(13)) * 2
+    _model(steps_per_execution).fit(x, y, batch_size=16, epochs=epochs, verbose=0, callbacks=[
+        callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: seen.append(batch))])
+    return seen
+
+
+def test_auto_runs_every_batch_when_a_callback_has_batch_hooks(xy):
+    assert _batch_ends("auto", *xy, epochs=2) == list(range(13)) * 2
 
 
 def test_fixed_steps_per_execution_calls_batch_hooks_once_per_group(xy):
-    x, y = xy
-    model = _model(4)
-    seen = []
-    model.fit(x, y, batch_size=16, epochs=1, verbose=0,
-              callbacks=[callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: seen.append(batch))])
-    assert seen == [3, 7, 11, 12]  # as Keras: the last batch index of each call; the partial batch alone
+    # as Keras: the last batch index of each call; the partial batch alone
+    assert _batch_ends(4, *xy, epochs=1) == [3, 7, 11, 12]
 
 
 def test_auto_fuses_when_no_callback_needs_every_batch(xy):
