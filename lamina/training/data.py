@@ -101,6 +101,7 @@ class ArraySource:
             raise ValueError(f"batch_size must be a positive integer, received {batch_size}.")
         self.steps = steps
         self.shuffle = shuffle
+        self.host: Any = None  # a staging.Borrowed that puts the arrays on the device (plain copies when None)
         self._device: tuple[Any, Any, Any] | None = None
 
     @property
@@ -137,7 +138,8 @@ class ArraySource:
             from lamina.distribution import distribution, place_data
 
             dist = distribution()
-            put = lambda a: place_data(jax.device_put(a), dist)  # noqa: E731
+            send = self.host.put if self.host is not None else jax.device_put
+            put = lambda a: place_data(jax.tree_util.tree_map(send, a), dist)  # noqa: E731
             self._device = (put(self.x), put(self.y), None if self.sw is None else put(self.sw))
         return self._device
 

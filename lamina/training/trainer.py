@@ -30,7 +30,7 @@ import numpy as np
 
 from lamina.distribution import constrain_batch, place_data, place_like, place_params
 from lamina.distribution import distribution as current_distribution
-from lamina.training import data
+from lamina.training import data, staging
 from lamina.training.compiled import CompiledLossesAndMetrics
 
 
@@ -225,11 +225,10 @@ class Trainer:
             initial_epoch: int = 0, steps_per_epoch: int | None = None, validation_steps: int | None = None,
             validation_batch_size: int | None = None, validation_freq: int = 1) -> Any:
         """Train for ``epochs`` epochs; returns a ``History`` whose ``history`` dict has Keras's keys."""
-        from lamina import backend
         from lamina import callbacks as callbacks_module
         from lamina.training.progbar import resolve_verbose
 
-        compiled = self._require_compiled("fit()")
+        self._require_compiled("fit()")
         if class_weight is not None and sample_weight is not None:
             raise ValueError("fit() takes class_weight or sample_weight, not both (as in Keras): multiply the class "
                              "weights into sample_weight yourself to combine them.")
@@ -248,6 +247,19 @@ class Trainer:
                                            verbose=verbose, epochs=epochs, steps=steps)
         cb.append(history)
         self.stop_training = False
+        with staging.borrowed() as host:
+            for src in (source, val_source):
+                if src is not None and src.is_arrays:
+                    src.host = host
+            self._fit_epochs(source, val_source, cb, initial_epoch, epochs, class_weight, validation_freq)
+        self.history = history
+        return history
+
+    def _fit_epochs(self, source: Any, val_source: Any, cb: Any, initial_epoch: int, epochs: int,
+                    class_weight: Any, validation_freq: int) -> None:
+        from lamina import backend
+
+        compiled = self._compiled
         state = self._initial_state(compiled)
         seed = backend.SEEDS.next_seed()
         cb.on_train_begin()
@@ -275,8 +287,6 @@ class Trainer:
                 break
         self._sync_state(state)
         cb.on_train_end(logs)
-        self.history = history
-        return history
 
     def _run_epoch(self, source: Any, state: Any, seed_epoch: tuple[int, int], class_weight: Any, cb: Any
                    ) -> Iterator[tuple[int, Any]]:
@@ -386,7 +396,10 @@ class Trainer:
         self._prepare(source, None)
         cb = callbacks_module.CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose,
                                            epochs=1, steps=source.steps_per_epoch)
-        logs = self._evaluate_source(source, cb)
+        with staging.borrowed() as host:
+            if source.is_arrays:
+                source.host = host
+            logs = self._evaluate_source(source, cb)
         if return_dict:
             return logs
         values = [logs[name] for name in self._compiled.names() if name in logs]
@@ -489,13 +502,26 @@ class Trainer:
         verbose = resolve_verbose(verbose)
         cb = callbacks_module.CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose,
                                            epochs=1, steps=len(bounds))
-        trainable, non_trainable = self.get_params()
-        dist = current_distribution()
-        on_device = all(isinstance(a, jax.Array) for a in jax.tree_util.tree_leaves(x))
-        x_dev = place_data(x, dist) if on_device else None
         per_sample = self._output_bytes_per_sample()
         pacer = (self._pacer("predict", batch_size, cb, per_sample * batch_size) if per_sample
                  else _Pacer(1, 1))
+        with staging.borrowed() as host:
+            parts = self._predict_calls(x, host, pacer, bounds, cb)
+        if len(parts) == 1:
+            return parts[0]
+        return jax.tree_util.tree_map(lambda *p: np.concatenate(p, axis=0), *parts)
+
+    def _predict_calls(self, x: Any, host: staging.Borrowed, pacer: _Pacer, bounds: list[tuple[int, int]],
+                       cb: Any) -> list[Any]:
+        """Run the forward calls over ``bounds`` and read every output back to the host."""
+        trainable, non_trainable = self.get_params()
+        dist = current_distribution()
+        leaves = jax.tree_util.tree_leaves(x)
+        x_dev = None
+        if all(isinstance(a, jax.Array) for a in leaves):
+            x_dev = place_data(x, dist)
+        elif all(host.can_stage(a) for a in leaves):
+            x_dev = place_data(jax.tree_util.tree_map(host.put, x), dist)
         outs = []
         cb.on_predict_begin()
         for i, start, size, steps in pacer.calls(bounds):
@@ -511,10 +537,7 @@ class Trainer:
             last = i + steps - 1
             cb.on_predict_batch_end(last, {"outputs": out} if cb.wants_batch_logs(last) else None)
         cb.on_predict_end()
-        parts = jax.device_get(outs)
-        if len(parts) == 1:
-            return parts[0]
-        return jax.tree_util.tree_map(lambda *p: np.concatenate(p, axis=0), *parts)
+        return jax.device_get(outs)
 
     # ------------------------------------------------------------------------- on_batch
     def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, class_weight: Any = None,
