@@ -170,7 +170,18 @@ class Metric:
             name = naming.auto_name(type(self).__name__)
         self.name = name
         self.dtype = str(jnp.dtype(dtype or "float32"))
-        self.state = self.init_state()
+        self._state: State | None = None  # made on first use: compile() creates metrics that never hold state
+
+    @property
+    def state(self) -> State:
+        """The accumulated state of the stateful shell (``update_state``/``result``)."""
+        if self._state is None:
+            self._state = self.init_state()
+        return self._state
+
+    @state.setter
+    def state(self, value: State) -> None:
+        self._state = value
 
     # pure core
     def init_state(self) -> State:
@@ -193,7 +204,7 @@ class Metric:
 
     def reset_state(self) -> None:
         """Forget everything accumulated."""
-        self.state = self.init_state()
+        self._state = None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Update and return the result (Keras's ``metric(y_true, y_pred)``)."""

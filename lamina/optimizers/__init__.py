@@ -89,6 +89,12 @@ def _f32(x: Any) -> Any:
     return jnp.asarray(x, jnp.float32)
 
 
+def _dtype_of(x: Any) -> np.dtype:
+    """The dtype of an array or tracer, without moving it (``jnp.asarray`` would copy a NumPy array)."""
+    dtype = getattr(x, "dtype", None)
+    return np.dtype(dtype) if dtype is not None else np.dtype(jax.dtypes.canonicalize_dtype(np.result_type(x)))
+
+
 # ---------------------------------------------------------------------------------------------- base
 class Optimizer:
     """Base class: Keras's shared arguments, the state layout, clipping, weight decay and (de)serialization.
@@ -236,10 +242,10 @@ class Optimizer:
         names = self._slot_names()
 
         def init_fn(params: PyTree) -> dict[str, Any]:
+            # NumPy constants: no compilation when called eagerly, plain constants under a trace.
             slots = {
                 n: jax.tree_util.tree_map(
-                    lambda p, n=n: jnp.full(jnp.shape(p), self._slot_initial_value(n), jnp.asarray(p).dtype),
-                    params,
+                    lambda p, n=n: np.full(np.shape(p), self._slot_initial_value(n), _dtype_of(p)), params
                 )
                 for n in names
             }
@@ -279,17 +285,12 @@ class Optimizer:
         """
         # The weights' own order (JAX sorts dict keys, and jit returns sorted dicts), kept for `variables`.
         self._leaf_order = _ordered_leaves(params)[1]
-        init_jit = self.__dict__.get("_init_jit")
-        if init_jit is None:  # one compiled call instead of an eager op (and a compilation) per slot
-            init_jit = self.__dict__["_init_jit"] = jax.jit(self._fresh_state)
-        return init_jit(params, None if self._is_schedule else np.asarray(self._learning_rate, np.float32))
-
-    def _fresh_state(self, params: PyTree, learning_rate: Any) -> dict[str, Any]:
-        state: dict[str, Any] = {"iterations": jnp.zeros((), jnp.int32)}
-        if learning_rate is not None:
-            state["learning_rate"] = learning_rate
+        # Built with NumPy and sent in one transfer: no compilation, no eager op per slot.
+        state: dict[str, Any] = {"iterations": np.zeros((), np.int32)}
+        if not self._is_schedule:
+            state["learning_rate"] = np.asarray(self._learning_rate, np.float32)
         state.update(self.gradient_transformation().init(params))
-        return state
+        return jax.device_put(state)
 
     def build(self, params: PyTree) -> None:
         """Create the state for ``params`` and keep it in ``self.state`` (Keras's ``optimizer.build``)."""
@@ -741,8 +742,7 @@ class Nadam(Optimizer):
 
     def _extra_init(self, params: PyTree) -> dict[str, Any]:
         leaves = jax.tree_util.tree_leaves(params)
-        dtype = jnp.asarray(leaves[0]).dtype if leaves else jnp.float32
-        return {"u_product": jnp.ones((), dtype)}
+        return {"u_product": np.ones((), _dtype_of(leaves[0]) if leaves else np.float32)}
 
     def _extra_before_step(self, extra: dict[str, Any], t: Any) -> dict[str, Any]:
         u = extra["u_product"]

@@ -21,6 +21,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from lamina.backend import quick_jit
+
 
 class CompiledLossesAndMetrics:
     """Per-output losses (with weights) and metrics, plus the running mean of the total loss."""
@@ -147,7 +149,7 @@ class CompiledLossesAndMetrics:
     def init_metrics(self) -> dict[str, Any]:
         """Fresh metric accumulators (zeros made by one cached jitted call, not one eager op per array)."""
         if self._init_jit is None:
-            self._init_jit = jax.jit(self._init_metrics)
+            self._init_jit = quick_jit(self._init_metrics)
         return self._init_jit()
 
     def _init_metrics(self) -> dict[str, Any]:
@@ -173,7 +175,7 @@ class CompiledLossesAndMetrics:
     def results(self, state: dict[str, Any]) -> dict[str, float]:
         """Read the metric values back to the host (one jitted call and one device sync)."""
         if self._results_jit is None:
-            self._results_jit = jax.jit(self._results)
+            self._results_jit = quick_jit(self._results)
         fetched = jax.device_get(self._results_jit(state))
         return {k: float(np.asarray(v)) for k, v in fetched.items()}
 

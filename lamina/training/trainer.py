@@ -129,7 +129,7 @@ class Trainer:
 
         def indexed(state: Any, xs: Any, ys: Any, sws: Any, order: Any, start: Any, seeds: Any, size: int) -> Any:
             idx = jax.lax.dynamic_slice_in_dim(order, start, size)
-            take = lambda a: jnp.take(a, idx, axis=0)  # noqa: E731
+            take = lambda a: a.at[idx].get(mode="promise_in_bounds")  # noqa: E731
             x, y = cast(jax.tree_util.tree_map(take, xs)), jax.tree_util.tree_map(take, ys)
             sw = None if sws is None else take(sws)
             x, y, sw = constrain_batch((x, y, sw), dist)
