@@ -23,6 +23,9 @@ import numpy as np
 
 from lamina.backend import quick_jit
 
+#: The key under which a metric state carries its current values (written by every update).
+RESULTS = "__results__"
+
 
 class CompiledLossesAndMetrics:
     """Per-output losses (with weights) and metrics, plus the running mean of the total loss."""
@@ -157,7 +160,7 @@ class CompiledLossesAndMetrics:
         for entries in self.metrics:
             for log_name, metric, _ in entries:
                 state[log_name] = metric.init_state()
-        return state
+        return {**state, RESULTS: self._results(state)}
 
     def update_metrics(self, state: dict[str, Any], loss: Any, y: Any, y_pred: Any, sample_weight: Any
                        ) -> dict[str, Any]:
@@ -170,13 +173,19 @@ class CompiledLossesAndMetrics:
             for log_name, metric, weighted in entries:
                 sw = sample_weight if weighted else None
                 new[log_name] = metric.update_fn(state[log_name], t, p, sw)
+        # The values too, a few scalar operations inside the step: reading them back needs no compiled call.
+        new[RESULTS] = self._results(new)
         return new
 
     def results(self, state: dict[str, Any]) -> dict[str, float]:
-        """Read the metric values back to the host (one jitted call and one device sync)."""
-        if self._results_jit is None:
-            self._results_jit = quick_jit(self._results)
-        fetched = jax.device_get(self._results_jit(state))
+        """Read the metric values back to the host (one device sync; the step computed them)."""
+        if RESULTS in state:
+            values = state[RESULTS]
+        else:  # a state from elsewhere: compute the values in one small compiled call
+            if self._results_jit is None:
+                self._results_jit = quick_jit(self._results)
+            values = self._results_jit(state)
+        fetched = jax.device_get(values)
         return {k: float(np.asarray(v)) for k, v in fetched.items()}
 
     def _results(self, state: dict[str, Any]) -> dict[str, Any]:

@@ -93,12 +93,13 @@ class Trainer:
                 penalty = penalty + w.regularizer(trainable[key])
         return penalty
 
-    def _make_train_step(self) -> Any:
+    def _make_train_step(self, split: bool = True) -> Any:
+        """The pure train step; ``split`` lets it run large batches as chunks (``micro_batch_rows``)."""
         compiled = self._require_compiled("fit()")
         optimizer = self.optimizer
         grad_fn = jax.value_and_grad(self._loss_fn, has_aux=True)
         constraints = {key: w.constraint for key, w in self._weight_keys() if w.constraint is not None}
-        micro_ok = self._micro_batching_allowed()
+        micro_ok = split and self._micro_batching_allowed()
 
         def step(state: Any, x: Any, y: Any, sw: Any, rng: Any) -> Any:
             trainable, non_trainable, opt_state, metric_state = state
@@ -160,9 +161,9 @@ class Trainer:
 
         return step
 
-    def _indexed_step(self, dist: Any) -> Any:
+    def _indexed_step(self, dist: Any, split: bool) -> Any:
         """One step on the batch ``order[start:start+size]`` of device-resident data (not jitted)."""
-        step = self._make_train_step()
+        step = self._make_train_step(split)
         cast = self._input_caster()
 
         def indexed(state: Any, xs: Any, ys: Any, sws: Any, order: Any, start: Any, seeds: Any, size: int) -> Any:
@@ -175,13 +176,17 @@ class Trainer:
 
         return indexed
 
-    def _train_fn(self, steps: int = 1) -> Any:
-        """The jitted step (``steps == 1``) or ``steps`` consecutive steps in one ``lax.scan``."""
+    def _train_fn(self, steps: int = 1, split: bool = True) -> Any:
+        """The jitted step (``steps == 1``) or ``steps`` consecutive steps in one ``lax.scan``.
+
+        ``split=False`` keeps every batch whole: ``"auto"`` pacing runs its single steps so (the first call's
+        compilation is then the shortest), and only its fused calls split batches into chunks.
+        """
         dist = current_distribution()
-        cache_key = ("train", id(dist), steps)
+        cache_key = ("train", id(dist), steps, split)
         fn = self._jit_cache.get(cache_key)
         if fn is None:
-            indexed = self._indexed_step(dist)
+            indexed = self._indexed_step(dist, split)
 
             def run(state: Any, xs: Any, ys: Any, sws: Any, order: Any, start: Any, seeds: Any, size: int) -> Any:
                 if steps == 1:
@@ -334,8 +339,8 @@ class Trainer:
             pacer = self._pacer("train", source.batch_size, cb)
             for i, start, size, steps in pacer.calls(source.batch_bounds()):
                 cb.on_train_batch_begin(i)
-                state = self._train_fn(steps)(state, source.x_dev, source.y_dev, source.sw_dev, order, start, seeds,
-                                              size=size)
+                fn = self._train_fn(steps, split=steps > 1 or pacer.fixed is not None)
+                state = fn(state, source.x_dev, source.y_dev, source.sw_dev, order, start, seeds, size=size)
                 pacer.done(state[3])
                 yield i + steps - 1, state
         else:

@@ -7,12 +7,12 @@ from lamina import layers, losses, models, utils
 from lamina.training import trainer
 
 
-def _cnn(extra=(), loss="sparse_categorical_crossentropy", optimizer="adam"):
+def _cnn(extra=(), loss="sparse_categorical_crossentropy", optimizer="adam", steps_per_execution=1):
     utils.set_random_seed(1)
     model = models.Sequential([layers.Input((8, 8, 2)), layers.Conv2D(4, 3, activation="relu"),
                                layers.MaxPooling2D(2), *extra, layers.Flatten(),
                                layers.Dense(3, activation="softmax")])
-    model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
+    model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"], steps_per_execution=steps_per_execution)
     return model
 
 
@@ -50,6 +50,19 @@ def test_the_split_is_used_for_convolution_models(data, monkeypatch):
     monkeypatch.setattr(trainer, "_micro_batched", lambda *a: calls.append(a[1]) or original(*a))
     _cnn().fit(x, y, batch_size=64, epochs=1, verbose=0)
     assert calls == [16]  # traced once for the batches of 64; the last batch of 8 runs whole
+
+
+def test_auto_pacing_splits_only_its_fused_calls(monkeypatch):
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(32 * 12, 8, 8, 2)).astype("float32"), rng.integers(0, 3, size=32 * 12).astype("int32")
+    traced = []
+    original = trainer.Trainer._indexed_step
+    monkeypatch.setattr(trainer.Trainer, "_indexed_step",
+                        lambda self, dist, split: traced.append(split) or original(self, dist, split))
+    model = _cnn(steps_per_execution="auto")
+    model.fit(x, y, batch_size=32, epochs=2, verbose=0)
+    # single steps (the first, compiled call and the timed ones) keep batches whole; fused calls split them
+    assert traced == [False, True]
 
 
 @pytest.mark.parametrize("case", ["batchnorm", "activity_regularizer", "ignore_class", "sum_reduction", "dense"])
