@@ -183,9 +183,8 @@ class Trainer:
         compilation is then the shortest), and only its fused calls split batches into chunks.
         """
         dist = current_distribution()
-        cache_key = ("train", id(dist), steps, split)
-        fn = self._jit_cache.get(cache_key)
-        if fn is None:
+
+        def build() -> Any:
             indexed = self._indexed_step(dist, split)
 
             def run(state: Any, xs: Any, ys: Any, sws: Any, order: Any, start: Any, seeds: Any, size: int) -> Any:
@@ -197,35 +196,39 @@ class Trainer:
 
                 return jax.lax.scan(body, state, jnp.arange(steps))[0]
 
-            fn = self._jit_cache[cache_key] = jax.jit(run, static_argnames=("size",), donate_argnums=(0,))
+            return jax.jit(run, static_argnames=("size",), donate_argnums=(0,))
+
+        return self._cached_jit(("train", id(dist), steps, split), build)
+
+    def _cached_jit(self, key: tuple[Any, ...], build: Any) -> Any:
+        """The jitted function cached under ``key``, built by ``build()`` on first use."""
+        fn = self._jit_cache.get(key)
+        if fn is None:
+            fn = self._jit_cache[key] = build()
         return fn
 
     def _train_batch_fn(self) -> Any:
         """The jitted step for batches that come from Python (generators, ``train_on_batch``)."""
-        fn = self._jit_cache.get(("train_batch",))
-        if fn is None:
-            step = self._make_train_step()
-            cast = self._input_caster()
-            fn = self._jit_cache[("train_batch",)] = jax.jit(
-                lambda state, x, y, sw, seeds: step(state, cast(x), y, sw, _step_key(*seeds)), donate_argnums=(0,))
-        return fn
+        def build() -> Any:
+            step, cast = self._make_train_step(), self._input_caster()
+            return jax.jit(lambda state, x, y, sw, seeds: step(state, cast(x), y, sw, _step_key(*seeds)),
+                           donate_argnums=(0,))
+
+        return self._cached_jit(("train_batch",), build)
 
     def _test_fn(self) -> Any:
         """The jitted evaluation step on one batch given as arrays (generators, ``test_on_batch``)."""
-        fn = self._jit_cache.get(("test",))
-        if fn is None:
-            step = self._make_test_step()
-            cast = self._input_caster()
-            fn = self._jit_cache[("test",)] = jax.jit(
-                lambda tr, ntr, ms, x, y, sw: step(tr, ntr, ms, cast(x), y, sw), donate_argnums=(2,))
-        return fn
+        def build() -> Any:
+            step, cast = self._make_test_step(), self._input_caster()
+            return jax.jit(lambda tr, ntr, ms, x, y, sw: step(tr, ntr, ms, cast(x), y, sw), donate_argnums=(2,))
+
+        return self._cached_jit(("test",), build)
 
     def _indexed_test_fn(self, steps: int) -> Any:
         """Evaluation on rows ``start + i * size`` (``i < steps``) of device-resident data."""
         dist = current_distribution()
-        cache_key = ("test_indexed", id(dist), steps)
-        fn = self._jit_cache.get(cache_key)
-        if fn is None:
+
+        def build() -> Any:
             step = self._make_test_step()
             cast = self._input_caster()
 
@@ -244,8 +247,9 @@ class Trainer:
 
                 return jax.lax.scan(body, ms, jnp.arange(steps))[0]
 
-            fn = self._jit_cache[cache_key] = jax.jit(many, static_argnames=("size",), donate_argnums=(2,))
-        return fn
+            return jax.jit(many, static_argnames=("size",), donate_argnums=(2,))
+
+        return self._cached_jit(("test_indexed", id(dist), steps), build)
 
     def _input_caster(self) -> Any:
         """Cast integer image data (e.g. uint8 MNIST) to the inputs' float dtype inside the step."""
@@ -487,9 +491,8 @@ class Trainer:
     def _predict_fn(self, steps: int) -> Any:
         """Jitted forward pass on rows ``start + i * size`` (``i < steps``) of device-resident inputs."""
         dist = current_distribution()
-        cache_key = ("predict", id(dist), steps)
-        fn = self._jit_cache.get(cache_key)
-        if fn is None:
+
+        def build() -> Any:
             cast = self._input_caster()
 
             def forward(trainable: Any, non_trainable: Any, xs: Any, start: Any, size: int) -> Any:
@@ -507,8 +510,9 @@ class Trainer:
                 outs = jax.lax.scan(body, None, jnp.arange(steps))[1]
                 return jax.tree_util.tree_map(lambda a: a.reshape((steps * size,) + a.shape[2:]), outs)
 
-            fn = self._jit_cache[cache_key] = jax.jit(many, static_argnames=("size",))
-        return fn
+            return jax.jit(many, static_argnames=("size",))
+
+        return self._cached_jit(("predict", id(dist), steps), build)
 
     def _output_bytes_per_sample(self) -> int:
         """Bytes of all outputs for one sample (0 when a size is unknown: no fusing of predict batches)."""
