@@ -727,8 +727,9 @@ class _Pacer:
     batches; the rest (fewer than ``fixed`` full batches, then the last partial batch) run one per call.
     ``"auto"``: the first calls run one step each; the first is not timed (it compiles), the next
     ``MEASURED`` are timed to completion and their median sets ``target``, the number of steps that takes
-    about ``TARGET_S`` (at most ``cap``). An epoch of ``full`` full batches is then cut into
-    ``ceil(full / target)`` equal calls, leaving fewer single steps than calls; nothing is timed any more.
+    about ``TARGET_S`` (at most ``cap``). An epoch of ``full`` full batches is then cut into equal calls of
+    at most 1.5 x ``target`` steps, as many as leave the fewest single steps over (fewer than calls);
+    nothing is timed any more.
     """
 
     TARGET_S = 1.0
@@ -753,7 +754,11 @@ class _Pacer:
             return self.fixed
         if self.target is None or full <= 1:
             return 1
-        calls = -(-full // self.target)
+        # Between ceil(full / target) calls and as few as calls of up to 1.5 x target steps allow, the
+        # count that leaves the fewest single steps over (single steps run unfused: the slowest kind).
+        longest = max(1, min(self.cap, (3 * self.target) // 2))
+        fewest, most = -(-full // longest), -(-full // self.target)
+        calls = min(range(fewest, max(fewest, most) + 1), key=lambda c: (full % c, c))
         return max(1, full // calls)
 
     def calls(self, bounds: list[tuple[int, int]]) -> Iterator[tuple[int, int, int, int]]:

@@ -128,7 +128,11 @@ def test_auto_cuts_an_epoch_into_equal_calls():
     pacer.target = 256
     assert [pacer.steps_per_call(n) for n in (1875, 468, 100, 1)] == [234, 234, 100, 1]
     bounds = [(i * 32, 32) for i in range(10)] + [(320, 5)]
-    pacer.target = 4  # 10 full batches -> 3 calls of 3 steps, 1 single step, then the partial batch
-    assert [(i, steps) for i, _, _, steps in pacer.calls(bounds)] == [(0, 3), (3, 3), (6, 3), (9, 1), (10, 1)]
+    pacer.target = 4  # 10 full batches -> 2 calls of 5 steps (none left over), then the partial batch
+    assert [(i, steps) for i, _, _, steps in pacer.calls(bounds)] == [(0, 5), (5, 5), (10, 1)]
+    pacer.target = 11  # 78 full batches (CNN, batch 128): 6 calls of 13 rather than 8 of 9 and 6 single steps
+    assert pacer.steps_per_call(78) == 13
+    pacer.target = 3  # 11 full batches, calls of at most 4 steps: 3 calls of 3 (2 left) beat 4 of 2 (3 left)
+    assert pacer.steps_per_call(11) == 3
     fixed = _Pacer(4, 256)
     assert [(i, steps) for i, _, _, steps in fixed.calls(bounds)] == [(0, 4), (4, 4), (8, 1), (9, 1), (10, 1)]
