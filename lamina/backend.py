@@ -143,8 +143,8 @@ def enable_compilation_cache() -> str | None:
     return folder
 
 
-#: XLA options for small bookkeeping functions (optimizer and metric set-up, metric results): a fraction of
-#: a millisecond of work each, where XLA's optimizing backend would spend tens of milliseconds compiling.
+#: XLA options for small bookkeeping functions (fresh metric state): a fraction of a millisecond of work
+#: each, where XLA's optimizing backend would spend tens of milliseconds compiling.
 QUICK_COMPILE_OPTIONS: dict[str, Any] = {"xla_backend_optimization_level": 0}
 
 

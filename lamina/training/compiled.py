@@ -44,7 +44,6 @@ class CompiledLossesAndMetrics:
         self._dict_keys: list[str] = []
         self._init_jit: Any = None
         self._signature: Any = None
-        self._results_jit: Any = None
 
     # ---------------------------------------------------------------------------- resolution
     def resolve(self, model: Any, y_sample: Any) -> None:
@@ -58,7 +57,7 @@ class CompiledLossesAndMetrics:
         if self.resolved and signature == self._signature:
             return  # same outputs and target shapes: keep the resolved losses, metrics and their jitted helpers
         self._signature = signature
-        self._init_jit = self._results_jit = None
+        self._init_jit = None
         if isinstance(outputs, dict):
             self._structure, self._dict_keys = "dict", list(outputs)
             names = list(outputs)
@@ -178,14 +177,9 @@ class CompiledLossesAndMetrics:
         return new
 
     def results(self, state: dict[str, Any]) -> dict[str, float]:
-        """Read the metric values back to the host (one device sync; the step computed them)."""
-        if RESULTS in state:
-            values = state[RESULTS]
-        else:  # a state from elsewhere: compute the values in one small compiled call
-            if self._results_jit is None:
-                self._results_jit = quick_jit(self._results)
-            values = self._results_jit(state)
-        fetched = jax.device_get(values)
+        """Read the metric values back to the host: one device sync, no compiled call (every update and
+        ``init_metrics`` store the values under ``RESULTS``)."""
+        fetched = jax.device_get(state[RESULTS])
         return {k: float(np.asarray(v)) for k, v in fetched.items()}
 
     def _results(self, state: dict[str, Any]) -> dict[str, Any]:

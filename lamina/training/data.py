@@ -174,7 +174,7 @@ class ArraySource:
         bounds = [(s, min(bs, n - s)) for s in range(0, n, bs)]
         return bounds[: self.steps_per_epoch]
 
-    def batches(self, whole: bool = False) -> Iterator[tuple[Any, Any, Any]]:
+    def batches(self) -> Iterator[tuple[Any, Any, Any]]:
         """All samples as one device-resident batch (``train_on_batch``); fit/evaluate/predict slice the
         arrays inside their jitted steps instead."""
         yield self.x_dev, self.y_dev, self.sw_dev
@@ -224,7 +224,7 @@ class IteratorSource:
         x, y, _ = self._unpack(self._peeked[0])
         return x, y
 
-    def batches(self, whole: bool = False) -> Iterator[tuple[Any, Any, Any]]:
+    def batches(self) -> Iterator[tuple[Any, Any, Any]]:
         count = 0
         while self.steps is None or count < self.steps:
             if self._peeked:

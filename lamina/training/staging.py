@@ -50,7 +50,11 @@ def max_idle_bytes() -> int:
 def idle_bytes() -> int:
     """Bytes held by idle buffers now."""
     with _lock:
-        return sum(b.nbytes for bufs in _idle.values() for b in bufs)
+        return _held()
+
+
+def _held() -> int:  # call with _lock held
+    return sum(b.nbytes for bufs in _idle.values() for b in bufs)
 
 
 def clear() -> None:
@@ -107,7 +111,7 @@ class Borrowed:
             return  # computations may still read these buffers: leave them to the garbage collector
         limit = max_idle_bytes()
         with _lock:
-            held = sum(b.nbytes for bufs in _idle.values() for b in bufs)
+            held = _held()
             for buffer, on_device in taken:
                 on_device.delete()  # a stale view must fail loudly rather than read the next call's data
                 if held + buffer.nbytes <= limit:

@@ -45,6 +45,7 @@ class Trainer:
         self.history: Any = None
         self._compiled: CompiledLossesAndMetrics | None = None
         self._jit_cache: dict[Any, Any] = {}
+        self._paces: dict[tuple[str, int], _Pacer] = {}  # measured "auto" paces by (mode, batch size)
         self._compile_config: dict[str, Any] = {}
 
     # ------------------------------------------------------------------------------ compile
@@ -66,7 +67,7 @@ class Trainer:
                                 "run_eagerly": run_eagerly, "steps_per_execution": steps_per_execution,
                                 "jit_compile": jit_compile}
         self.compiled = True
-        self._paces: dict[tuple[str, int], _Pacer] = {}
+        self._paces = {key: pace for key, pace in self._paces.items() if key[0] == "predict"}
         self._jit_cache = {key: fn for key, fn in self._jit_cache.items() if key[0] == "predict"}
 
     @property
@@ -368,7 +369,7 @@ class Trainer:
         """
         cap = 256 if not bytes_per_step else max(1, min(256, (64 << 20) // bytes_per_step))  # ~64 MiB of outputs
         value = self._compile_config.get("steps_per_execution", "auto")
-        paces = self.__dict__.setdefault("_paces", {})
+        paces = self._paces
         if value != "auto":
             pacer = _Pacer(int(value), cap)
         elif cb is not None and cb.needs_every_batch(mode):
@@ -593,7 +594,7 @@ class Trainer:
         compiled = self._require_compiled("train_on_batch()")
         source = data.make_source(x, y, sample_weight, None, None, False)
         self._prepare(source, None)
-        xb, yb, swb = next(iter(source.batches(whole=True)))
+        xb, yb, swb = next(iter(source.batches()))
         swb = data.combine_class_weight(yb, swb, class_weight)
         from lamina import backend
 
