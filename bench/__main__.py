@@ -33,13 +33,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=None, help="timed repeats per case (default 5; 1 quick)")
     parser.add_argument("--quick", action="store_true", help="1 repeat and fewer samples, for development")
     parser.add_argument("--out", default="BENCHMARKS.md", help="markdown report path (JSON and PNG beside it)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="fit/predict: rounds of one process per framework, interleaved (default 3)")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds allowed per subprocess")
     parser.add_argument("--no-plot", action="store_true", help="skip the PNG plot")
     args = parser.parse_args(argv)
     if args.repeats is None:
         args.repeats = 1 if args.quick else 5
-    if args.repeats < 1:
-        parser.error("--repeats must be at least 1")
+    if args.repeats < 1 or args.rounds < 1:
+        parser.error("--repeats and --rounds must be at least 1")
     return args
 
 
@@ -93,37 +95,59 @@ def _merge(into: dict[str, Any], result: dict[str, Any]) -> None:
         into["skipped"].append(result["skipped"])
 
 
-def run_case(case: Case, framework: str, repeats: int, quick: bool, timeout: float) -> dict[str, Any]:
-    """All repeats of one case for one framework: one process, or one fresh process per repeat."""
-    out: dict[str, Any] = {"results": {}, "notes": [], "errors": [], "skipped": []}
+def _empty() -> dict[str, Any]:
+    return {"results": {}, "notes": [], "errors": [], "skipped": []}
+
+
+def run_case(case: Case, frameworks: list[str], repeats: int, quick: bool, timeout: float, rounds: int = 3
+             ) -> dict[str, dict[str, Any]]:
+    """All repeats of one case, per framework, with the frameworks interleaved so that drift of the machine
+    falls on all of them alike.
+
+    fit/predict cases run ``rounds`` rounds; each round starts one process per framework that warms up and
+    times its share of the repeats. import/compile cases start a fresh process per repeat and framework,
+    round-robin, after one untimed warm-up process each (it warms the OS file cache).
+    """
+    outs = {fw: _empty() for fw in frameworks}
     if case.max_repeats is not None and repeats > case.max_repeats:
-        out["notes"].append(f"{case.max_repeats} timed repeats (a slow case), not {repeats}")
+        for out in outs.values():
+            out["notes"].append(f"{case.max_repeats} timed repeats (a slow case), not {repeats}")
         repeats = case.max_repeats
-    if framework == "torch" and importlib.util.find_spec("torch") is None:
-        out["skipped"].append("torch is not installed (pip install 'torch==2.13.0', the CPU build)")
-        return out
+    live = list(frameworks)
+    if "torch" in live and importlib.util.find_spec("torch") is None:
+        outs["torch"]["skipped"].append("torch is not installed (pip install 'torch==2.13.0', the CPU build)")
+        live.remove("torch")
+
+    def run(framework: str, count: int, env: dict[str, str] | None = None,
+            extra_args: list[str] | None = None, timed_run: bool = True) -> None:
+        result = run_runner(framework, case, count, quick, timeout, env, extra_args)
+        if timed_run or result.get("error") or result.get("skipped"):
+            _merge(outs[framework], result)
+        if result.get("error") or result.get("skipped"):
+            live.remove(framework)
+
     if case.options.get("data_parallel"):
         count = int(case.options["data_parallel"])
-        _merge(out, run_runner(framework, case, repeats, quick, timeout))
         flags = {"XLA_FLAGS": f"--xla_force_host_platform_device_count={count}"}
-        _merge(out, run_runner(framework, case, repeats, quick, timeout, flags, ["--data-parallel", str(count)]))
-        return out
+        for framework in list(live):
+            run(framework, repeats)
+            if framework in live:
+                run(framework, repeats, flags, ["--data-parallel", str(count)])
+        return outs
     if not case.fresh_process_per_repeat:
-        _merge(out, run_runner(framework, case, repeats, quick, timeout))
-        return out
-    # import / compile: a fresh process per repeat, plus one untimed warm-up process (warms the OS file cache).
+        rounds = max(1, min(rounds, repeats))
+        for _ in range(rounds):
+            for framework in list(live):
+                run(framework, -(-repeats // rounds))
+        return outs
     for i in range(repeats + 1):
-        with tempfile.TemporaryDirectory(prefix="lamina-bench-cache-") as cache:
-            env = {"HOME": cache, "XDG_CACHE_HOME": cache}
-            result = run_runner(framework, case, 1, quick, timeout, env if case.kind == "compile" else None)
-        if i == 0 and not result.get("error"):
-            continue
-        _merge(out, result)
-        if result.get("error") or result.get("skipped"):
-            break
-    if case.kind == "compile" and framework == "lamina" and not out["errors"]:
-        _merge(out, _warm_cache_compile(case, quick, repeats, timeout))
-    return out
+        for framework in list(live):
+            with tempfile.TemporaryDirectory(prefix="lamina-bench-cache-") as cache:
+                env = {"HOME": cache, "XDG_CACHE_HOME": cache}
+                run(framework, 1, env if case.kind == "compile" else None, timed_run=i > 0)
+    if case.kind == "compile" and "lamina" in live:
+        _merge(outs["lamina"], _warm_cache_compile(case, quick, repeats, timeout))
+    return outs
 
 
 def _warm_cache_compile(case: Case, quick: bool, repeats: int, timeout: float) -> dict[str, Any]:
@@ -156,15 +180,19 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
     records = []
     for case in cases:
-        for framework in (f for f in case.frameworks if f in frameworks):
-            t0 = time.perf_counter()
-            print(f"bench: {case.name:<14} {framework:<7} ...", end="", file=sys.stderr, flush=True)
-            result = run_case(case, framework, args.repeats, args.quick, args.timeout)
+        chosen = [f for f in case.frameworks if f in frameworks]
+        if not chosen:
+            continue
+        t0 = time.perf_counter()
+        print(f"bench: {case.name:<14} {', '.join(chosen)} ...", file=sys.stderr, flush=True)
+        results = run_case(case, chosen, args.repeats, args.quick, args.timeout, args.rounds)
+        for framework, result in results.items():
             summary = ", ".join(f"{k} {report.median(v):.3f} s" for k, v in result["results"].items())
             problems = "; ".join(result["errors"] + result["skipped"])
-            line = "; ".join(filter(None, [summary, problems]))
-            print(f" {line} ({time.perf_counter() - t0:.0f} s wall)", file=sys.stderr, flush=True)
+            print(f"bench:   {framework:<7} {'; '.join(filter(None, [summary, problems]))}", file=sys.stderr,
+                  flush=True)
             records.append({"case": case.name, "framework": framework, **result})
+        print(f"bench:   ({time.perf_counter() - t0:.0f} s wall)", file=sys.stderr, flush=True)
     meta = report.machine_info(args, started)
     out = Path(args.out)
     report.write(records, cases, meta, out, with_plot=not args.no_plot)

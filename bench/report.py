@@ -66,7 +66,7 @@ def machine_info(args: Any, started: float) -> dict[str, Any]:
         "python": sys.version.split()[0],
         "versions": {p: _version(p) for p in ("jax", "jaxlib", "keras", "optax", "numpy", "torch")}
         | {"lamina": _lamina_version()},
-        "repeats": args.repeats, "quick": args.quick,
+        "repeats": args.repeats, "rounds": getattr(args, "rounds", 1), "quick": args.quick,
         "command": "python -m bench " + " ".join(sys.argv[1:] if sys.argv[0].endswith("bench") else []),
     }
 
@@ -119,8 +119,10 @@ def markdown(records: list[dict[str, Any]], cases: list[Case], meta: dict[str, A
         f"- Machine: {meta['cpu']}, {meta['cores']} cores ({meta['platform']})",
         f"- Python {meta['python']}; lamina {v['lamina']}, jax {v['jax']} (jaxlib {v['jaxlib']}), keras {v['keras']}"
         f" (JAX backend), optax {v['optax']}, numpy {v['numpy']}, torch {v['torch']}",
-        f"- Medians of {meta['repeats']} timed run(s) after a warm-up, each case and framework in a fresh process;"
-        " synthetic float32 data with a fixed seed, identical for every framework.",
+        f"- Medians of at least {meta['repeats']} timed run(s) (the `runs` column of the details) after a warm-up. "
+        f"fit/predict: {meta.get('rounds', 1)} round(s), each starting a fresh process per framework, frameworks "
+        "taking turns; import/compile: a fresh process per run, frameworks taking turns. Synthetic float32 data "
+        "with a fixed seed, identical for every framework.",
         "- `vs lamina` = other time / lamina time: above 1.00x lamina is faster, below it is slower.", "",
         "## Summary", "",
         "| case | lamina | Keras 3 (vs lamina) | best hand-written JAX (vs lamina) | PyTorch (vs lamina) |",
@@ -157,7 +159,9 @@ def markdown(records: list[dict[str, Any]], cases: list[Case], meta: dict[str, A
         lines += ["", "## Notes from the runners", "", *[f"- {note}" for note in notes]]
     lines += ["", "JAX variants: `jax step` = one jitted step per batch with the state donated and the batch "
               "gathered on the device; `jax scan` = an epoch's full batches in one `lax.scan`; "
-              "`jax step slices-conv` = per step, with each convolution as 9 shifted slices and one matmul. "
+              "`jax step slices-conv` = per step, with each convolution as 9 shifted slices and one matmul; "
+              "`16-row chunks` = each batch's gradient as the mean over chunks of 16 rows, one update per batch "
+              "(what lamina does for convolution models on CPU). "
               "For predict: one jitted call per batch, or one call mapping over all batches.",
               "Compile rows time `fit()` on one batch from the call to the first step done, in a fresh process with "
               "an empty compilation cache; `lamina, 2nd run` repeats it with the cache folder the first run left.",

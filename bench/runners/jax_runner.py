@@ -8,6 +8,11 @@ Variants (each reported under its own label; the best one is the bar):
   the per-step function.
 * CNN only, ``jax step slices-conv``: the per-step loop with each 3x3 convolution written as 9 shifted
   slices concatenated on the channel axis and one matrix product (faster than XLA's convolution on some CPUs).
+* CNN only, ``jax step slices-conv, 16-row chunks`` and ``jax scan slices-conv, 16-row chunks``: the
+  slices convolution with each batch's gradient computed as the mean over chunks of 16 rows (one optimizer
+  update per batch), what lamina's ``fit`` does for convolution models on CPU, per step and with the
+  epoch's full batches in one ``lax.scan``. XLA's own convolution inside a scan is the trap DESIGN.md
+  describes (over a minute per epoch), so the CNN has no XLA-convolution scan variant.
 
 All variants accumulate loss and accuracy on the device and read them back once per epoch, like ``fit``.
 Usage: ``python -m bench.runners.jax_runner --case mlp_b32 --repeats 5 [--quick]``.
@@ -20,8 +25,6 @@ from functools import partial
 from typing import Any
 
 from bench.runners.common import emit, fail, parse_args, timed, timed_import
-
-CNN_SCAN_MAX_REPEATS = 1  # an epoch of the CNN in one lax.scan is very slow on XLA's CPU backend
 
 
 # ------------------------------------------------------------------------------------------ models
@@ -90,7 +93,7 @@ def make_apply(model: str, conv: str = "xla") -> Any:
 class Loop:
     """The per-step and whole-epoch-scan training functions for one model, over device-resident data."""
 
-    def __init__(self, model: str, x: Any, y: Any, batch_size: int, conv: str = "xla") -> None:
+    def __init__(self, model: str, x: Any, y: Any, batch_size: int, conv: str = "xla", chunk: int = 0) -> None:
         import jax
         import jax.numpy as jnp
         import optax
@@ -107,7 +110,23 @@ class Loop:
             nll = -jnp.take_along_axis(logp, yb[..., None], axis=-1)[..., 0]
             return nll.mean(), logits
 
-        grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
+        whole_grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
+
+        def grad_fn(params: Any, xb: Any, yb: Any) -> Any:
+            rows = xb.shape[0]
+            if not chunk or rows % chunk or rows < 2 * chunk:
+                return whole_grad_fn(params, xb, yb)
+            count = rows // chunk
+
+            def body(acc: Any, part: Any) -> Any:
+                (loss, logits), grads = whole_grad_fn(params, *part)
+                return jax.tree_util.tree_map(jnp.add, acc, (loss, grads)), logits
+
+            zero = (jnp.zeros(()), jax.tree_util.tree_map(jnp.zeros_like, params))
+            parts = (xb.reshape(count, chunk, *xb.shape[1:]), yb.reshape(count, chunk, *yb.shape[1:]))
+            (loss, grads), logits = jax.lax.scan(body, zero, parts)
+            logits = logits.reshape(rows, *logits.shape[2:])
+            return (loss / count, logits), jax.tree_util.tree_map(lambda g: g / count, grads)
 
         def one_step(state: Any, xs: Any, ys: Any, order: Any, start: Any, size: int) -> Any:
             params, opt_state, (loss_sum, correct, count) = state
@@ -158,25 +177,24 @@ class Loop:
 
 
 def run_fit(model: str, x: Any, y: Any, batch_size: int, repeats: int, quick: bool) -> tuple[dict, list]:
-    variants: list[tuple[str, str, bool]] = [("jax step", "xla", False), ("jax scan", "xla", True)]
+    variants: list[tuple[str, str, bool, int]] = [("jax step", "xla", False, 0)]
     if model == "cnn":
-        variants.append(("jax step slices-conv", "slices", False))
+        variants += [("jax step slices-conv", "slices", False, 0),
+                     ("jax step slices-conv, 16-row chunks", "slices", False, 16),
+                     ("jax scan slices-conv, 16-row chunks", "slices", True, 16)]
+    else:
+        variants.append(("jax scan", "xla", True, 0))
     results: dict[str, list[float]] = {}
-    notes: list[str] = []
-    for label, conv, use_scan in variants:
-        loop = Loop(model, x, y, batch_size, conv)
+    for label, conv, use_scan, chunk in variants:
+        loop = Loop(model, x, y, batch_size, conv, chunk)
         holder = [loop.init_state()]
 
         def run_epoch(loop: Loop = loop, holder: list = holder, use_scan: bool = use_scan) -> None:
             holder[0], _ = loop.epoch(holder[0], use_scan)
 
-        n = repeats
-        if model == "cnn" and use_scan and not quick and repeats > CNN_SCAN_MAX_REPEATS:
-            n = CNN_SCAN_MAX_REPEATS
-            notes.append(f"{label}: {n} repeats only (an epoch of the CNN in one lax.scan is slow on CPU)")
-        results[label] = timed(run_epoch, n)
+        results[label] = timed(run_epoch, repeats)
         del loop, holder
-    return results, notes
+    return results, []
 
 
 def run_predict(model: str, x: Any, batch_size: int, repeats: int) -> dict[str, list[float]]:

@@ -177,9 +177,11 @@ class Trainer:
 
         return indexed
 
-    def _train_fn(self, steps: int = 1, split: bool = True) -> Any:
-        """The jitted step (``steps == 1``) or ``steps`` consecutive steps in one ``lax.scan``.
+    def _train_fn(self, fused: bool = False, split: bool = True) -> Any:
+        """The jitted step, or (``fused``) a loop of consecutive steps whose count is an argument.
 
+        The fused function takes ``count`` as a traced argument, so one compilation serves calls of any
+        length: the measured calls of the first epoch, later epochs and a shorter last call alike.
         ``split=False`` keeps every batch whole: ``"auto"`` pacing runs its single steps so (the first call's
         compilation is then the shortest), and only its fused calls split batches into chunks.
         """
@@ -188,18 +190,19 @@ class Trainer:
         def build() -> Any:
             indexed = self._indexed_step(dist, split)
 
-            def run(state: Any, xs: Any, ys: Any, sws: Any, order: Any, start: Any, seeds: Any, size: int) -> Any:
-                if steps == 1:
-                    return indexed(state, xs, ys, sws, order, start, seeds, size)
+            def one(state: Any, xs: Any, ys: Any, sws: Any, order: Any, start: Any, seeds: Any, size: int) -> Any:
+                return indexed(state, xs, ys, sws, order, start, seeds, size)
 
-                def body(carry: Any, i: Any) -> Any:
-                    return indexed(carry, xs, ys, sws, order, start + i * size, seeds, size), None
+            def loop(state: Any, xs: Any, ys: Any, sws: Any, order: Any, start: Any, count: Any, seeds: Any,
+                     size: int) -> Any:
+                def body(i: Any, carry: Any) -> Any:
+                    return indexed(carry, xs, ys, sws, order, start + i * size, seeds, size)
 
-                return jax.lax.scan(body, state, jnp.arange(steps))[0]
+                return jax.lax.fori_loop(0, count, body, state)
 
-            return jax.jit(run, static_argnames=("size",), donate_argnums=(0,))
+            return jax.jit(loop if fused else one, static_argnames=("size",), donate_argnums=(0,))
 
-        return self._cached_jit(("train", id(dist), steps, split), build)
+        return self._cached_jit(("train", id(dist), fused, split), build)
 
     def _cached_jit(self, key: tuple[Any, ...], build: Any) -> Any:
         """The jitted function cached under ``key``, built by ``build()`` on first use."""
@@ -344,8 +347,12 @@ class Trainer:
             pacer = self._pacer("train", source.batch_size, cb)
             for i, start, size, steps in pacer.calls(source.batch_bounds()):
                 cb.on_train_batch_begin(i)
-                fn = self._train_fn(steps, split=steps > 1 or pacer.fixed is not None)
-                state = fn(state, source.x_dev, source.y_dev, source.sw_dev, order, start, seeds, size=size)
+                data_args = (source.x_dev, source.y_dev, source.sw_dev, order, start)
+                if steps > 1:
+                    state = self._train_fn(True)(state, *data_args, np.int32(steps), seeds, size=size)
+                else:
+                    fn = self._train_fn(False, split=pacer.fixed is not None)
+                    state = fn(state, *data_args, seeds, size=size)
                 pacer.done(state[3])
                 yield i + steps - 1, state
         else:
@@ -370,14 +377,15 @@ class Trainer:
         cap = 256 if not bytes_per_step else max(1, min(256, (64 << 20) // bytes_per_step))  # ~64 MiB of outputs
         value = self._compile_config.get("steps_per_execution", "auto")
         paces = self._paces
+        dynamic = mode == "train"
         if value != "auto":
-            pacer = _Pacer(int(value), cap)
+            pacer = _Pacer(int(value), cap, dynamic)
         elif cb is not None and cb.needs_every_batch(mode):
             pacer = _Pacer(1, 1)
         else:
             pacer = paces.get((mode, batch_size))
             if pacer is None:
-                pacer = paces[(mode, batch_size)] = _Pacer(None, cap)
+                pacer = paces[(mode, batch_size)] = _Pacer(None, cap, dynamic)
         pacer.sync = _wait_for_each_call()
         return pacer
 
@@ -725,19 +733,24 @@ class _Pacer:
     """The number of steps each compiled call fuses, and the calls an epoch makes.
 
     Fixed (``fixed`` given, Keras's integer ``steps_per_execution``): every call fuses ``fixed`` full
-    batches; the rest (fewer than ``fixed`` full batches, then the last partial batch) run one per call.
-    ``"auto"``: the first calls run one step each; the first is not timed (it compiles), the next
+    batches. ``"auto"``: the first calls run one step each; the first is not timed (it compiles), the next
     ``MEASURED`` are timed to completion and their median sets ``target``, the number of steps that takes
-    about ``TARGET_S`` (at most ``cap``). An epoch of ``full`` full batches is then cut into equal calls of
-    at most 1.5 x ``target`` steps, as many as leave the fewest single steps over (fewer than calls);
-    nothing is timed any more.
+    about ``TARGET_S`` (at most ``cap``); nothing is timed any more.
+
+    ``dynamic`` (training: one compiled loop serves any number of steps): an epoch of ``full`` full batches
+    is cut into ``ceil(full / target)`` calls of equal length, the last one shorter when they do not divide
+    evenly, and the rest of the first epoch runs so as soon as ``target`` is known. Otherwise (evaluate and
+    predict compile one function per length) calls of at most 1.5 x ``target`` steps, as many as leave the
+    fewest single steps over, and the full batches left over run one per call. The last partial batch always
+    runs alone.
     """
 
     TARGET_S = 1.0
     MEASURED = 3
 
-    def __init__(self, fixed: int | None, cap: int) -> None:
+    def __init__(self, fixed: int | None, cap: int, dynamic: bool = False) -> None:
         self.fixed = fixed
+        self.dynamic = dynamic
         self.cap = max(1, cap)
         self.target: int | None = fixed
         self.sync = False  # wait for every call (set for several CPU devices)
@@ -755,6 +768,9 @@ class _Pacer:
             return self.fixed
         if self.target is None or full <= 1:
             return 1
+        if self.dynamic:
+            calls = -(-full // max(1, min(self.cap, self.target)))
+            return -(-full // calls)
         # Between ceil(full / target) calls and as few as calls of up to 1.5 x target steps allow, the
         # count that leaves the fewest single steps over (single steps run unfused: the slowest kind).
         longest = max(1, min(self.cap, (3 * self.target) // 2))
@@ -772,7 +788,7 @@ class _Pacer:
             start, size = bounds[i]
             steps = self.steps_per_call(full)
             if steps > 1 and i + steps > full:
-                steps = 1
+                steps = max(1, full - i) if self.dynamic else 1
             self._started = time.perf_counter() if self.measuring and i < full else None
             yield i, start, size, steps
             i += steps

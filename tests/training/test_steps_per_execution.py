@@ -73,10 +73,22 @@ def test_auto_fuses_when_no_callback_needs_every_batch(xy):
     pacer = model._paces[("train", 8)]
     assert pacer.target is not None and pacer.target > 1  # measured, then fused
     train_fns = [key for key in model._jit_cache if key[0] == "train"]
-    assert sorted(key[2] for key in train_fns) == [1, pacer.steps_per_call(25)]  # 25 full batches of 8
-    assert pacer.steps_per_call(25) > 1
+    assert sorted(key[2] for key in train_fns) == [False, True]  # the single step and the fused loop
+    assert pacer.steps_per_call(25) > 1  # 25 full batches of 8
     for key in train_fns:
-        assert model._jit_cache[key]._cache_size() <= 2  # full batches and the partial last one, no retracing
+        # one trace per batch size (full and the partial last), whatever the lengths of the fused calls
+        assert model._jit_cache[key]._cache_size() <= 2
+
+
+def test_fused_calls_of_any_length_share_one_compilation(xy):
+    x, y = xy
+    model = _model(5)  # 12 full batches of 16: calls of 5, 5 and 2 steps, then the partial batch alone
+    seen = []
+    model.fit(x, y, batch_size=16, epochs=2, verbose=0,
+              callbacks=[callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: seen.append(batch))])
+    assert seen == [4, 9, 11, 12] * 2
+    fused = [fn for key, fn in model._jit_cache.items() if key[0] == "train" and key[2]]
+    assert len(fused) == 1 and fused[0]._cache_size() == 1
 
 
 def test_auto_is_saved_as_the_integer_keras_expects(xy, tmp_path):
@@ -136,3 +148,19 @@ def test_auto_cuts_an_epoch_into_equal_calls():
     assert pacer.steps_per_call(11) == 3
     fixed = _Pacer(4, 256)
     assert [(i, steps) for i, _, _, steps in fixed.calls(bounds)] == [(0, 4), (4, 4), (8, 1), (9, 1), (10, 1)]
+
+
+def test_dynamic_pacing_ends_with_a_shorter_call():
+    from lamina.training.trainer import _Pacer
+
+    pacer = _Pacer(None, 256, dynamic=True)
+    bounds = [(i * 32, 32) for i in range(10)] + [(320, 5)]
+    first = [(i, steps) for i, _, _, steps in pacer.calls(bounds) if not pacer.done(None)]
+    assert first[:4] == [(0, 1), (1, 1), (2, 1), (3, 1)]  # compile, then 3 timed single steps
+    assert pacer.target is not None
+    pacer.target = 4  # 10 full batches -> 3 calls of 4, 4 and 2; the partial batch alone
+    assert [(i, steps) for i, _, _, steps in pacer.calls(bounds)] == [(0, 4), (4, 4), (8, 2), (10, 1)]
+    pacer.target = 256
+    assert [pacer.steps_per_call(n) for n in (1875, 468, 78, 1)] == [235, 234, 78, 1]
+    fixed = _Pacer(4, 256, dynamic=True)
+    assert [(i, steps) for i, _, _, steps in fixed.calls(bounds)] == [(0, 4), (4, 4), (8, 2), (10, 1)]
