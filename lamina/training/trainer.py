@@ -3,10 +3,10 @@
 The training step is one pure function of ``(trainable, non_trainable, optimizer state, metric state)``,
 jitted once per model and batch shape with its state buffers donated. The dataset is put on the device
 once per ``fit``; each step gathers its batch on the device from an epoch permutation, so the host only
-sends a step index. With ``steps_per_execution="auto"`` (the default) one compiled call runs a
-``lax.scan`` over up to 256 steps, as many as take about a second (measured while training), which removes
-the per-step dispatch cost that dominates small models; ``evaluate`` and ``predict`` fuse batches the same
-way. Metrics accumulate on the device and are read back only when the progress bar redraws or an epoch
+sends a step index. With ``steps_per_execution="auto"`` (the default) one compiled call runs a loop of
+up to 256 steps, as many as take about a second (measured while training), which removes the per-step
+dispatch cost that dominates small models; the loop takes its step count as an argument, so calls of any
+length share one compilation. ``evaluate`` and ``predict`` fuse batches in a ``lax.scan`` the same way. Metrics accumulate on the device and are read back only when the progress bar redraws or an epoch
 ends. JAX's persistent compilation cache (``~/.cache/lamina/jax``) lets a second run skip compiling.
 
 >>> import numpy as np
