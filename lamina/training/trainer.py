@@ -6,8 +6,9 @@ once per ``fit``; each step gathers its batch on the device from an epoch permut
 sends a step index. With ``steps_per_execution="auto"`` (the default) one compiled call runs a loop of
 up to 256 steps, as many as take about a second (measured while training), which removes the per-step
 dispatch cost that dominates small models; the loop takes its step count as an argument, so calls of any
-length share one compilation. ``evaluate`` and ``predict`` fuse batches in a ``lax.scan`` the same way. Metrics accumulate on the device and are read back only when the progress bar redraws or an epoch
-ends. JAX's persistent compilation cache (``~/.cache/lamina/jax``) lets a second run skip compiling.
+length share one compilation. ``evaluate`` and ``predict`` fuse batches in a ``lax.scan`` the same way.
+Metrics accumulate on the device and are read back only when the progress bar redraws or an epoch ends.
+JAX's persistent compilation cache (``~/.cache/lamina/jax``) lets a second run skip compiling.
 
 >>> import numpy as np
 >>> from lamina import layers, Sequential
@@ -28,6 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from lamina.backend import short_lived_compile_options
 from lamina.distribution import constrain_batch, place_data, place_like, place_params
 from lamina.distribution import distribution as current_distribution
 from lamina.training import data, staging
@@ -182,8 +184,9 @@ class Trainer:
 
         The fused function takes ``count`` as a traced argument, so one compilation serves calls of any
         length: the measured calls of the first epoch, later epochs and a shorter last call alike.
-        ``split=False`` keeps every batch whole: ``"auto"`` pacing runs its single steps so (the first call's
-        compilation is then the shortest), and only its fused calls split batches into chunks.
+        ``split=False`` keeps every batch whole and compiles with ``backend.short_lived_compile_options``:
+        ``"auto"`` pacing runs its few single steps so (the first call's compilation is then the shortest),
+        and only its fused calls split batches into chunks.
         """
         dist = current_distribution()
 
@@ -200,7 +203,10 @@ class Trainer:
 
                 return jax.lax.fori_loop(0, count, body, state)
 
-            return jax.jit(loop if fused else one, static_argnames=("size",), donate_argnums=(0,))
+            # auto pacing's few whole-batch single steps: compiled for a short first compilation
+            options = short_lived_compile_options() if not (fused or split) else None
+            return jax.jit(loop if fused else one, static_argnames=("size",), donate_argnums=(0,),
+                           compiler_options=options)
 
         return self._cached_jit(("train", id(dist), fused, split), build)
 

@@ -164,3 +164,18 @@ def test_dynamic_pacing_ends_with_a_shorter_call():
     assert [pacer.steps_per_call(n) for n in (1875, 468, 78, 1)] == [235, 234, 78, 1]
     fixed = _Pacer(4, 256, dynamic=True)
     assert [(i, steps) for i, _, _, steps in fixed.calls(bounds)] == [(0, 4), (4, 4), (8, 2), (10, 1)]
+
+
+def test_only_auto_single_steps_compile_for_a_short_compilation(xy, monkeypatch):
+    from lamina.training import trainer
+
+    asked = []
+    original = trainer.short_lived_compile_options
+    monkeypatch.setattr(trainer, "short_lived_compile_options", lambda: asked.append(1) or original())
+    x, y = xy
+    _model(5).fit(x, y, batch_size=16, epochs=1, verbose=0)
+    assert asked == []  # fixed pacing: every step runs with XLA's default options
+    model = _model("auto")
+    model.fit(x, y, batch_size=16, epochs=2, verbose=0)
+    assert asked == [1]  # auto: its whole-batch single step only, not the fused loop
+    assert sorted(key[2:] for key in model._jit_cache if key[0] == "train") == [(False, False), (True, True)]
