@@ -176,7 +176,7 @@ class Loop:
         return state, float(loss_sum) / self.n
 
 
-def run_fit(model: str, x: Any, y: Any, batch_size: int, repeats: int, quick: bool) -> tuple[dict, list]:
+def run_fit(model: str, x: Any, y: Any, batch_size: int, repeats: int) -> dict[str, list[float]]:
     variants: list[tuple[str, str, bool, int]] = [("jax step", "xla", False, 0)]
     if model == "cnn":
         variants += [("jax step slices-conv", "slices", False, 0),
@@ -194,7 +194,7 @@ def run_fit(model: str, x: Any, y: Any, batch_size: int, repeats: int, quick: bo
 
         results[label] = timed(run_epoch, repeats)
         del loop, holder
-    return results, []
+    return results
 
 
 def run_predict(model: str, x: Any, batch_size: int, repeats: int) -> dict[str, list[float]]:
@@ -267,8 +267,7 @@ def main(argv: list[str] | None = None) -> None:
     x, y = make_data(case.model, case.num_samples(args.quick))
     notes: list[str] = ["data put on the device once, outside the timed epochs"]
     if case.kind == "fit":
-        results, more = run_fit(case.model, x, y, case.batch_size, args.repeats, args.quick)
-        notes += more
+        results = run_fit(case.model, x, y, case.batch_size, args.repeats)
     elif case.kind == "predict":
         results = run_predict(case.model, x, case.batch_size, args.repeats)
     elif case.kind == "compile":
