@@ -175,4 +175,24 @@ def short_lived_compile_options() -> dict[str, Any] | None:
     """
     import jax
 
-    return dict(SHORT_LIVED_CPU_OPTIONS) if jax.default_backend() == "cpu" else None
+    if _SHORT_LIVED_REFUSED or jax.default_backend() != "cpu":
+        return None
+    return dict(SHORT_LIVED_CPU_OPTIONS)
+
+
+_SHORT_LIVED_REFUSED = False
+
+
+def refuse_short_lived_options(error: Exception) -> bool:
+    """True (and ``short_lived_compile_options`` returns ``None`` from then on) when ``error`` is XLA
+    rejecting one of those options, as a JAX release without it would; the caller then rebuilds its function
+    with XLA's defaults. Any other error returns False.
+
+    >>> refuse_short_lived_options(ValueError("shape mismatch"))
+    False
+    """
+    global _SHORT_LIVED_REFUSED
+    if "No such compile option" not in str(error):
+        return False
+    _SHORT_LIVED_REFUSED = True
+    return True

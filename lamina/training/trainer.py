@@ -6,7 +6,7 @@ once per ``fit``; each step gathers its batch on the device from an epoch permut
 sends a step index. With ``steps_per_execution="auto"`` (the default) one compiled call runs a loop of
 up to 256 steps, as many as take about a second (measured while training), which removes the per-step
 dispatch cost that dominates small models; the loop takes its step count as an argument, so calls of any
-length share one compilation. ``evaluate`` and ``predict`` fuse batches in a ``lax.scan`` the same way.
+length share one compilation. ``evaluate`` fuses batches the same way, ``predict`` in a ``lax.scan``.
 Metrics accumulate on the device and are read back only when the progress bar redraws or an epoch ends.
 JAX's persistent compilation cache (``~/.cache/lamina/jax``) lets a second run skip compiling.
 
@@ -210,6 +210,20 @@ class Trainer:
 
         return self._cached_jit(("train", id(dist), fused, split), build)
 
+    def _single_train_call(self, split: bool, state: Any, data_args: tuple[Any, ...], seeds: Any, size: int
+                           ) -> Any:
+        """One step through ``_train_fn(False, split)``; rebuilt with XLA's default options if this JAX
+        rejects the short-lived ones (the rejection comes at compilation, before the state is donated)."""
+        try:
+            return self._train_fn(False, split)(state, *data_args, seeds, size=size)
+        except Exception as error:  # noqa: BLE001 - re-raised unless it is the option rejection
+            from lamina.backend import refuse_short_lived_options
+
+            if split or not refuse_short_lived_options(error):
+                raise
+        self._jit_cache.pop(("train", id(current_distribution()), False, split), None)
+        return self._train_fn(False, split)(state, *data_args, seeds, size=size)
+
     def _cached_jit(self, key: tuple[Any, ...], build: Any) -> Any:
         """The jitted function cached under ``key``, built by ``build()`` on first use."""
         fn = self._jit_cache.get(key)
@@ -234,8 +248,9 @@ class Trainer:
 
         return self._cached_jit(("test",), build)
 
-    def _indexed_test_fn(self, steps: int) -> Any:
-        """Evaluation on rows ``start + i * size`` (``i < steps``) of device-resident data."""
+    def _indexed_test_fn(self, fused: bool) -> Any:
+        """Evaluation on the batch at row ``start`` of device-resident data, or (``fused``) on ``count``
+        consecutive batches from there in one loop whose count is an argument (one compilation for all)."""
         dist = current_distribution()
 
         def build() -> Any:
@@ -248,18 +263,16 @@ class Trainer:
                 x, y, sw = constrain_batch((x, y, None if sws is None else cut(sws)), dist)
                 return step(tr, ntr, ms, x, y, sw)
 
-            def many(tr: Any, ntr: Any, ms: Any, xs: Any, ys: Any, sws: Any, start: Any, size: int) -> Any:
-                if steps == 1:
-                    return one(tr, ntr, ms, xs, ys, sws, start, size)
+            def loop(tr: Any, ntr: Any, ms: Any, xs: Any, ys: Any, sws: Any, start: Any, count: Any,
+                     size: int) -> Any:
+                def body(i: Any, carry: Any) -> Any:
+                    return one(tr, ntr, carry, xs, ys, sws, start + i * size, size)
 
-                def body(carry: Any, i: Any) -> Any:
-                    return one(tr, ntr, carry, xs, ys, sws, start + i * size, size), None
+                return jax.lax.fori_loop(0, count, body, ms)
 
-                return jax.lax.scan(body, ms, jnp.arange(steps))[0]
+            return jax.jit(loop if fused else one, static_argnames=("size",), donate_argnums=(2,))
 
-            return jax.jit(many, static_argnames=("size",), donate_argnums=(2,))
-
-        return self._cached_jit(("test_indexed", id(dist), steps), build)
+        return self._cached_jit(("test_indexed", id(dist), fused), build)
 
     def _input_caster(self) -> Any:
         """Cast integer image data (e.g. uint8 MNIST) to the inputs' float dtype inside the step."""
@@ -357,8 +370,7 @@ class Trainer:
                 if steps > 1:
                     state = self._train_fn(True)(state, *data_args, np.int32(steps), seeds, size=size)
                 else:
-                    fn = self._train_fn(False, split=pacer.fixed is not None)
-                    state = fn(state, *data_args, seeds, size=size)
+                    state = self._single_train_call(pacer.fixed is not None, state, data_args, seeds, size)
                 pacer.done(state[3])
                 yield i + steps - 1, state
         else:
@@ -383,7 +395,7 @@ class Trainer:
         cap = 256 if not bytes_per_step else max(1, min(256, (64 << 20) // bytes_per_step))  # ~64 MiB of outputs
         value = self._compile_config.get("steps_per_execution", "auto")
         paces = self._paces
-        dynamic = mode == "train"
+        dynamic = mode in ("train", "test")  # predict stacks outputs: one compilation per call length
         if value != "auto":
             pacer = _Pacer(int(value), cap, dynamic)
         elif cb is not None and cb.needs_every_batch(mode):
@@ -491,8 +503,13 @@ class Trainer:
             pacer = self._pacer("test", source.batch_size, cb_list)
             for i, start, size, steps in pacer.calls(source.batch_bounds()):
                 begin(i)
-                metric_state = self._indexed_test_fn(steps)(trainable, non_trainable, metric_state, source.x_dev,
-                                                            source.y_dev, source.sw_dev, start, size=size)
+                data_args = (source.x_dev, source.y_dev, source.sw_dev, start)
+                if steps > 1:
+                    metric_state = self._indexed_test_fn(True)(trainable, non_trainable, metric_state, *data_args,
+                                                               np.int32(steps), size=size)
+                else:
+                    metric_state = self._indexed_test_fn(False)(trainable, non_trainable, metric_state, *data_args,
+                                                                size=size)
                 pacer.done(metric_state)
                 yield i + steps - 1, metric_state
         else:
@@ -743,10 +760,10 @@ class _Pacer:
     ``MEASURED`` are timed to completion and their median sets ``target``, the number of steps that takes
     about ``TARGET_S`` (at most ``cap``); nothing is timed any more.
 
-    ``dynamic`` (training: one compiled loop serves any number of steps): an epoch of ``full`` full batches
-    is cut into ``ceil(full / target)`` calls of equal length, the last one shorter when they do not divide
-    evenly, and the rest of the first epoch runs so as soon as ``target`` is known. Otherwise (evaluate and
-    predict compile one function per length) calls of at most 1.5 x ``target`` steps, as many as leave the
+    ``dynamic`` (fit and evaluate: one compiled loop serves any number of steps): an epoch of ``full`` full
+    batches is cut into ``ceil(full / target)`` calls of equal length, the last one shorter when they do not
+    divide evenly, and the rest of the first epoch runs so as soon as ``target`` is known. Otherwise
+    (predict compiles one function per length) calls of at most 1.5 x ``target`` steps, as many as leave the
     fewest single steps over, and the full batches left over run one per call. The last partial batch always
     runs alone.
     """

@@ -179,3 +179,29 @@ def test_only_auto_single_steps_compile_for_a_short_compilation(xy, monkeypatch)
     model.fit(x, y, batch_size=16, epochs=2, verbose=0)
     assert asked == [1]  # auto: its whole-batch single step only, not the fused loop
     assert sorted(key[2:] for key in model._jit_cache if key[0] == "train") == [(False, False), (True, True)]
+
+
+def test_evaluate_fuses_calls_of_any_length_with_one_compilation(xy):
+    x, y = xy
+    one, five = _model(1), _model(5)
+    five.set_weights(one.get_weights())
+    expected = one.evaluate(x, y, batch_size=16, verbose=0)
+    seen = []
+    got = five.evaluate(x, y, batch_size=16, verbose=0, callbacks=[
+        callbacks.LambdaCallback(on_test_batch_end=lambda batch, logs: seen.append(batch))])
+    assert seen == [4, 9, 11, 12]  # 12 full batches: calls of 5, 5 and 2, then the partial batch
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+    fused = [fn for key, fn in five._jit_cache.items() if key[0] == "test_indexed" and key[2]]
+    assert len(fused) == 1 and fused[0]._cache_size() == 1
+
+
+def test_a_jax_without_the_short_lived_options_falls_back_to_defaults(xy, monkeypatch):
+    from lamina import backend
+
+    monkeypatch.setattr(backend, "SHORT_LIVED_CPU_OPTIONS", {"xla_cpu_no_such_option_for_this_test": True})
+    monkeypatch.setattr(backend, "_SHORT_LIVED_REFUSED", False)
+    x, y = xy
+    model = _model("auto")
+    history = model.fit(x, y, batch_size=16, epochs=2, verbose=0)
+    assert np.all(np.isfinite(history.history["loss"]))
+    assert backend.short_lived_compile_options() is None  # refused once, then XLA's defaults
