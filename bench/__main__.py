@@ -152,7 +152,7 @@ def run_case(case: Case, frameworks: list[str], repeats: int, quick: bool, timeo
 
 def _warm_cache_compile(case: Case, quick: bool, repeats: int, timeout: float) -> dict[str, Any]:
     """lamina's compile time on a second run of the same script: its own persistent cache, if it has one."""
-    out: dict[str, Any] = {"results": {}, "notes": [], "errors": [], "skipped": []}
+    out = _empty()
     with tempfile.TemporaryDirectory(prefix="lamina-bench-cache-") as cache:
         env = {"HOME": cache, "XDG_CACHE_HOME": cache}
         for i in range(repeats + 1):

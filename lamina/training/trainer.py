@@ -193,22 +193,22 @@ class Trainer:
         def build() -> Any:
             indexed = self._indexed_step(dist, split)
 
-            def one(state: Any, xs: Any, ys: Any, sws: Any, order: Any, start: Any, seeds: Any, size: int) -> Any:
-                return indexed(state, xs, ys, sws, order, start, seeds, size)
-
             def loop(state: Any, xs: Any, ys: Any, sws: Any, order: Any, start: Any, count: Any, seeds: Any,
                      size: int) -> Any:
-                def body(i: Any, carry: Any) -> Any:
-                    return indexed(carry, xs, ys, sws, order, start + i * size, seeds, size)
-
-                return jax.lax.fori_loop(0, count, body, state)
+                return _fused_loop(lambda carry, row: indexed(carry, xs, ys, sws, order, row, seeds, size), state,
+                                   start, count, size)
 
             # auto pacing's few whole-batch single steps: compiled for a short first compilation
             options = short_lived_compile_options() if not (fused or split) else None
-            return jax.jit(loop if fused else one, static_argnames=("size",), donate_argnums=(0,),
+            return jax.jit(loop if fused else indexed, static_argnames=("size",), donate_argnums=(0,),
                            compiler_options=options)
 
-        return self._cached_jit(("train", id(dist), fused, split), build)
+        return self._cached_jit(self._train_key(fused, split), build)
+
+    @staticmethod
+    def _train_key(fused: bool, split: bool) -> tuple[Any, ...]:
+        """``_jit_cache``'s key of ``_train_fn(fused, split)`` under the current distribution."""
+        return ("train", id(current_distribution()), fused, split)
 
     def _single_train_call(self, split: bool, state: Any, data_args: tuple[Any, ...], seeds: Any, size: int
                            ) -> Any:
@@ -221,7 +221,7 @@ class Trainer:
 
             if split or not refuse_short_lived_options(error):
                 raise
-        self._jit_cache.pop(("train", id(current_distribution()), False, split), None)
+        self._jit_cache.pop(self._train_key(False, split), None)
         return self._train_fn(False, split)(state, *data_args, seeds, size=size)
 
     def _cached_jit(self, key: tuple[Any, ...], build: Any) -> Any:
@@ -265,10 +265,8 @@ class Trainer:
 
             def loop(tr: Any, ntr: Any, ms: Any, xs: Any, ys: Any, sws: Any, start: Any, count: Any,
                      size: int) -> Any:
-                def body(i: Any, carry: Any) -> Any:
-                    return one(tr, ntr, carry, xs, ys, sws, start + i * size, size)
-
-                return jax.lax.fori_loop(0, count, body, ms)
+                return _fused_loop(lambda carry, row: one(tr, ntr, carry, xs, ys, sws, row, size), ms, start, count,
+                                   size)
 
             return jax.jit(loop if fused else one, static_argnames=("size",), donate_argnums=(2,))
 
@@ -738,6 +736,12 @@ def _walk_layers(model: Any) -> Iterator[Any]:
                 yield inner
                 if hasattr(inner, "layers"):
                     yield from _walk_layers(inner)
+
+
+def _fused_loop(step_at: Any, carry: Any, start: Any, count: Any, size: int) -> Any:
+    """``carry = step_at(carry, row)`` for the ``count`` batches at rows ``start, start + size, ...``, in one
+    ``fori_loop`` whose count is traced: one compilation serves every call length."""
+    return jax.lax.fori_loop(0, count, lambda i, c: step_at(c, start + i * size), carry)
 
 
 def _step_key(seed: Any, epoch: Any, step: Any) -> Any:
