@@ -1,4 +1,5 @@
 # `make demo` and `make test` each create .venv when missing, install, and run.
+# `make demo` installs lamina with its `demo` extra (scikit-learn, whose bundled digits the demo trains on).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -8,7 +9,7 @@ PY := $(VENV)/bin/python
 $(VENV)/.installed-base: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e .
+	$(PY) -m pip install -q -e '.[demo]'
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed-base

@@ -38,8 +38,11 @@ def load_data(test_split: float = 0.2, seed: int = 113) -> tuple[Split, Split]:
         raise ValueError(f"test_split must be in [0, 1). Received: test_split={test_split}")
     try:
         from sklearn.datasets import load_digits
-    except ImportError as err:  # pragma: no cover - scikit-learn is a test dependency
-        raise ImportError("lamina.datasets.digits needs scikit-learn (pip install scikit-learn).") from err
+    except ImportError as err:
+        raise ImportError(
+            "lamina.datasets.digits reads the digits that ship inside scikit-learn, which is not installed. "
+            "Install it with: pip install 'lamina[demo]'  (or: pip install scikit-learn)"
+        ) from err
     bunch = load_digits()
     images = np.round(np.asarray(bunch.images) * (255.0 / 16.0)).astype(np.uint8)
     labels = np.asarray(bunch.target).astype(np.uint8)
