@@ -340,7 +340,7 @@ def _check_one(model: Any, tensor: Any, y: np.ndarray, spec: Any) -> None:
         _check_values(kind, name, y, out, layer)
         return
     if kind is None:
-        if yshape == out or _squeezable(yshape, out):
+        if _same(yshape, out) or _squeezable(yshape, out):
             return
         diagnosis = _diagnose_kept_axes(model, tensor)
         if diagnosis is not None and len(yshape) < len(out):
@@ -348,7 +348,7 @@ def _check_one(model: Any, tensor: Any, y: np.ndarray, spec: Any) -> None:
             _warn(f"{head}. What happened: {what} Fix: {fix}")
         return
     message = f"{head} (it expects targets of shape {expected})."
-    if kind == "sparse" and yshape == out and _looks_one_hot(y):
+    if kind == "sparse" and _same(yshape, out) and _looks_one_hot(y):
         raise ValueError(f"{message} {_label_fix(kind, name, y, yshape, out, layer)}")
     diagnosis = _diagnose_kept_axes(model, tensor) if len(yshape) < len(out) or len(out) > 2 else None
     if diagnosis is not None:
@@ -357,28 +357,33 @@ def _check_one(model: Any, tensor: Any, y: np.ndarray, spec: Any) -> None:
     raise ValueError(f"{message} {_label_fix(kind, name, y, yshape, out, layer)}")
 
 
+def _same(a: Shape, b: Shape) -> bool:
+    """Shapes that can be equal: the same rank, and every axis equal or unknown (``None``) on either side."""
+    return len(a) == len(b) and all(x is None or y is None or x == y for x, y in zip(a, b))
+
+
 def _squeezable(yshape: Shape, out: Shape) -> bool:
     """``(N,)`` targets against ``(N, 1)`` outputs or the reverse: reshaped as Keras 2's losses did."""
-    return (yshape + (1,) == out) or (out + (1,) == yshape)
+    return _same(yshape + (1,), out) or _same(out + (1,), yshape)
 
 
 def _compatible(kind: str | None, yshape: Shape, out: Shape) -> tuple[bool, str]:
     if kind == "sparse":
-        ok = yshape == out[:-1] or yshape == out[:-1] + (1,)
+        ok = _same(yshape, out[:-1]) or _same(yshape, out[:-1] + (1,))
         return ok, f"{_fmt(out[:-1])} or {_fmt(out[:-1] + (1,))}: one integer class id per sample"
     if kind == "categorical":
-        return yshape == out, f"{_fmt(out)}: one-hot or probability rows"
+        return _same(yshape, out), f"{_fmt(out)}: one-hot or probability rows"
     if kind in ("binary", "elementwise"):
-        ok = yshape == out or _squeezable(yshape, out)
+        ok = _same(yshape, out) or _squeezable(yshape, out)
         return ok, _fmt(out)
-    return yshape == out, _fmt(out)
+    return _same(yshape, out), _fmt(out)
 
 
 def _label_fix(kind: str, name: str, y: np.ndarray, yshape: Shape, out: Shape, layer: Any) -> str:
     classes = out[-1] if out else None
     integer = _integer_valued(y)
     if kind == "categorical":
-        if (yshape == out[:-1] or yshape == out[:-1] + (1,)) and integer:
+        if (_same(yshape, out[:-1]) or _same(yshape, out[:-1] + (1,))) and integer:
             return (f"The targets look like integer class ids, but {name} expects one-hot rows. Fix: use "
                     f"loss='sparse_categorical_crossentropy', or one-hot encode the labels with "
                     f"lamina.utils.to_categorical(y, {classes}).")
@@ -386,7 +391,7 @@ def _label_fix(kind: str, name: str, y: np.ndarray, yshape: Shape, out: Shape, l
             return (f"The targets have {yshape[-1]} classes but {layer.name} has {classes} units. Fix: make the last "
                     f"layer Dense({yshape[-1]}, activation='softmax') or check the labels.")
     if kind == "sparse":
-        if yshape == out and _looks_one_hot(y):
+        if _same(yshape, out) and _looks_one_hot(y):
             return (f"The targets look one-hot, but {name} expects integer class ids. Fix: use "
                     "loss='categorical_crossentropy', or pass y.argmax(axis=-1).")
         if len(yshape) == len(out) and yshape[-1] != 1:

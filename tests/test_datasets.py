@@ -298,3 +298,16 @@ def test_imports_stay_light():
             "print(bad)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_digits_without_scikit_learn_says_what_to_install(monkeypatch):
+    import sys
+
+    import pytest as _pytest
+
+    from lamina.datasets import digits
+
+    monkeypatch.setitem(sys.modules, "sklearn", None)
+    monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
+    with _pytest.raises(ImportError, match=r"pip install 'lamina\[demo\]'"):
+        digits.load_data()

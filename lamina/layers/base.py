@@ -439,9 +439,32 @@ class Layer:
         if not self._inbound_nodes:
             raise AttributeError(f"Layer '{self.name}' has never been called and thus has no defined {attr}.")
         if len(self._inbound_nodes) > 1:
-            raise AttributeError(f"Layer '{self.name}' has multiple inbound nodes; {attr} is ambiguous.")
-        node = self._inbound_nodes[0]
+            raise AttributeError(
+                f"Layer '{self.name}' has multiple inbound nodes ({len(self._inbound_nodes)} calls), hence the notion "
+                f"of \"layer {attr}\" is ill-defined. Use `get_{attr}_at(node_index)` instead, or index the tensors "
+                f"each call returned (e.g. `{attr}s[i]` of the model).")
+        return self._node_attribute(0, attr)
+
+    def _node_attribute(self, node_index: int, attr: str) -> Any:
+        if not -len(self._inbound_nodes) <= node_index < len(self._inbound_nodes):
+            raise ValueError(f"Layer '{self.name}' was called {len(self._inbound_nodes)} time(s); it has no node "
+                             f"{node_index}. Use an index from 0 to {len(self._inbound_nodes) - 1}.")
+        node = self._inbound_nodes[node_index]
         return node.args[0] if attr == "input" else node.outputs
+
+    def get_input_at(self, node_index: int) -> Any:
+        """The input of this layer's call number ``node_index`` in the functional graph."""
+        return self._node_attribute(node_index, "input")
+
+    def get_output_at(self, node_index: int) -> Any:
+        """The output of this layer's call number ``node_index`` in the functional graph."""
+        return self._node_attribute(node_index, "output")
+
+    def get_input_shape_at(self, node_index: int) -> Any:
+        return map_structure(lambda t: t.shape, self.get_input_at(node_index))
+
+    def get_output_shape_at(self, node_index: int) -> Any:
+        return map_structure(lambda t: t.shape, self.get_output_at(node_index))
 
     @property
     def input(self) -> Any:

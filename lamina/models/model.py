@@ -74,6 +74,48 @@ class Model(Trainer, Layer):
             return list(self._layers)
         return [layer for layer in self._sublayers()]
 
+    # A functional model's own inputs and outputs, whatever new inputs it is later called on (as Keras 3).
+    @property
+    def input(self) -> Any:
+        """The model's ``Input`` tensors in the structure given to ``Model(inputs, ...)``."""
+        return self._inputs_struct if self._functional else Layer.input.fget(self)
+
+    @property
+    def output(self) -> Any:
+        """The model's output tensors in the structure given to ``Model(..., outputs)``."""
+        return self._outputs_struct if self._functional else Layer.output.fget(self)
+
+    @property
+    def input_shape(self) -> Any:
+        """``(None, ...)`` for one input, a list of shapes for several (dict inputs too), as Keras 3."""
+        if not self._functional:
+            return Layer.input_shape.fget(self)
+        return _shapes_as_keras(self.inputs)
+
+    @property
+    def output_shape(self) -> Any:
+        """``(None, ...)`` for one output, a list of shapes for several (dict outputs too), as Keras 3."""
+        if not self._functional:
+            return Layer.output_shape.fget(self)
+        return _shapes_as_keras(self.outputs)
+
+    @property
+    def input_names(self) -> list[str]:
+        """The names of the model's ``Input`` layers, in input order."""
+        self._require_graph("input_names")
+        return [t.history.layer.name for t in self.inputs]
+
+    @property
+    def output_names(self) -> list[str]:
+        """The names of the layers that produce the model's outputs, in output order (as Keras 3)."""
+        self._require_graph("output_names")
+        return [t.history.layer.name for t in self.outputs]
+
+    def _require_graph(self, attr: str) -> None:
+        if not self._functional:
+            raise AttributeError(f"Model '{self.name}' has no defined {attr} yet: build it first, by calling it on "
+                                 "data or by giving the first layer an input shape.")
+
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
         """A layer by ``name`` or by ``index`` into ``layers``."""
         if index is not None:
@@ -289,3 +331,8 @@ class Model(Trainer, Layer):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _shapes_as_keras(tensors: list[KerasTensor]) -> Any:
+    shapes = [tuple(t.shape) for t in tensors]
+    return shapes[0] if len(shapes) == 1 else shapes
