@@ -16,7 +16,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = {
     "activations", "backend", "callbacks", "datasets", "distribution", "initializers", "layers", "losses",
-    "metrics", "models", "optimizers", "regularizers", "saving", "utils", "ops", "explain",
+    "metrics", "models", "optimizers", "random", "regularizers", "saving", "utils", "ops", "explain",
 }
 _ATTRIBUTES = {
     "Sequential": ("lamina.models", "Sequential"),
