@@ -111,9 +111,9 @@ def test_shared_layer_output_names_the_fix_and_get_output_at_works():
     model = _build(_shared, lamina)
     layer = model.get_layer("shared")
     with pytest.raises(AttributeError, match=r"multiple inbound nodes.*get_output_at\(node_index\)"):
-        layer.output
+        _ = layer.output
     with pytest.raises(AttributeError, match=r"get_input_at\(node_index\)"):
-        layer.input
+        _ = layer.input
     assert layer.get_output_at(1) is model.output[1]
     assert layer.get_input_at(0) is model.input[0]
     assert layer.get_output_shape_at(0) == (None, 2)
@@ -125,4 +125,4 @@ def test_unbuilt_sequential_says_how_to_build():
     lamina_backend.clear_session()
     model = lamina.Sequential([lamina.layers.Dense(2)])
     with pytest.raises(AttributeError, match="build it first"):
-        model.output_names
+        _ = model.output_names
