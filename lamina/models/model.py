@@ -307,11 +307,15 @@ class Model(Trainer, Layer):
 
         save_weights(self, filepath, overwrite=overwrite)
 
-    def load_weights(self, filepath: Any, skip_mismatch: bool = False) -> None:
-        """Load weights from a ``.weights.h5`` or ``.keras`` file written by lamina or Keras 3."""
+    def load_weights(self, filepath: Any, skip_mismatch: bool = False, **kwargs: Any) -> None:
+        """Load weights from a ``.weights.h5`` or ``.keras`` file written by lamina or Keras 3, or a legacy ``.h5``
+        file (``by_name=True`` matches its layers by name)."""
         from lamina.saving import load_weights
 
-        load_weights(self, filepath, skip_mismatch=skip_mismatch)
+        unknown = set(kwargs) - {"by_name"}
+        if unknown:
+            raise ValueError(f"Invalid keyword arguments: {sorted(unknown)}")
+        load_weights(self, filepath, skip_mismatch=skip_mismatch, by_name=kwargs.get("by_name"))
 
     # ------------------------------------------------------------------------------------ config
     def get_config(self) -> dict[str, Any]:

@@ -173,12 +173,17 @@ def model_config(model: Any) -> dict[str, Any]:
 
 
 def save_model(model: Any, filepath: Any, overwrite: bool = True) -> None:
-    """Write ``model`` to a Keras 3 ``.keras`` file (atomically: a crash leaves any previous file intact)."""
+    """Write ``model`` to a Keras 3 ``.keras`` file (atomically: a crash leaves any previous file intact), or to
+    Keras's legacy HDF5 format when the name ends in ``.h5``/``.hdf5``."""
     _check_model(model, "save_model")
     path = _fspath(filepath)
+    if path.endswith((".h5", ".hdf5")) and not path.endswith(".weights.h5"):
+        from lamina.saving import legacy_h5
+
+        return legacy_h5.save_model(model, path, overwrite=overwrite)
     if not path.endswith(".keras"):
-        raise ValueError(f"The filename must end in '.keras' (received '{path}'). For weights only use "
-                         "model.save_weights('name.weights.h5').")
+        raise ValueError(f"The filename must end in '.keras' (received '{path}'), or '.h5' for Keras's legacy "
+                         "HDF5 format. For weights only use model.save_weights('name.weights.h5').")
     config_json = json.dumps(model_config(model), default=_json_default)
     from lamina import __version__
 
@@ -256,16 +261,16 @@ def _load_tree(model: Any, h5: Any, where: str, skip_mismatch: bool) -> Any:
 
 def load_model(filepath: Any, custom_objects: dict[str, Any] | None = None, compile: bool = True,
                safe_mode: bool = True) -> Any:
-    """Load a ``.keras`` file written by lamina or Keras 3 (never running code from the file)."""
+    """Load a ``.keras`` file written by lamina or Keras 3, or a legacy ``.h5`` file of Keras 2/tf.keras/Keras 3
+    (never running code from the file)."""
     from lamina.layers import deserialize
     from lamina.models import Model
 
     path = _fspath(filepath)
     if path.endswith((".h5", ".hdf5")) and not path.endswith(".weights.h5"):
-        head = safety.read_magic(path)
-        if head.startswith(safety.HDF5_MAGIC):
-            raise ValueError(f"'{path}' is a legacy Keras 2 HDF5 model file, which lamina does not read. In Keras, "
-                             "load it and re-save it with model.save('name.keras').")
+        from lamina.saving import legacy_h5
+
+        return legacy_h5.load_model(path, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode)
     if path.endswith(".weights.h5"):
         raise ValueError(f"'{path}' holds only weights. Rebuild the model in code and call "
                          "model.load_weights(path).")
@@ -292,12 +297,20 @@ def load_model(filepath: Any, custom_objects: dict[str, Any] | None = None, comp
     return model
 
 
-def load_weights(model: Any, filepath: Any, skip_mismatch: bool = False) -> None:
-    """Load weights into ``model`` from a ``.weights.h5`` or ``.keras`` file (from lamina or Keras 3).
+def load_weights(model: Any, filepath: Any, skip_mismatch: bool = False, by_name: bool | None = None) -> None:
+    """Load weights into ``model`` from a ``.weights.h5`` or ``.keras`` file (from lamina or Keras 3), or a legacy
+    ``.h5``/``.hdf5`` file (Keras 2, tf.keras; ``by_name=True`` matches layers by name there).
 
     Every array is checked before any weight changes, so a failed load leaves the model as it was."""
     _check_model(model, "load_weights")
     path = _fspath(filepath)
+    if path.endswith((".h5", ".hdf5")) and not path.endswith(".weights.h5"):
+        from lamina.saving import legacy_h5
+
+        return legacy_h5.load_weights(model, path, skip_mismatch=skip_mismatch, by_name=bool(by_name))
+    if by_name is not None:
+        raise ValueError("`by_name` only supports loading legacy '.h5' or '.hdf5' files, as in Keras. Received: "
+                         f"filepath={path}")
     head = safety.read_magic(path)
     if path.endswith(".keras") or (head.startswith(safety.ZIP_MAGIC) and not path.endswith((".h5", ".hdf5"))):
         with _open_zip(path) as archive:

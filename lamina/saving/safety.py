@@ -69,8 +69,8 @@ def check_magic(path: Any, kind: str) -> None:
             return
         extra = ""
         if head.startswith(HDF5_MAGIC):
-            extra = (" It is an HDF5 file: load weights with model.load_weights(path) (name it *.weights.h5); "
-                     "legacy Keras 2 full-model .h5 files are not supported.")
+            extra = (" It is an HDF5 file: load weights with model.load_weights(path) (name it *.weights.h5), or a "
+                     "legacy full-model file with load_model(path) (name it *.h5).")
         raise UnsafeFileError(f"'{path}' is not a .keras file: a .keras file is a zip archive starting with "
                               f"{ZIP_MAGIC!r}, but this one starts with {head[:8]!r}.{extra}")
     if kind == "hdf5":

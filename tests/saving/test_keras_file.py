@@ -110,7 +110,7 @@ def test_unsupported_keras_layer_is_named(tmp_path):
 def test_save_requires_keras_suffix_and_built_model(tmp_path):
     model = LAMINA["seq_dense"]()
     with pytest.raises(ValueError, match=r"\.keras"):
-        model.save(str(tmp_path / "m.h5"))
+        model.save(str(tmp_path / "m.txt"))
     with pytest.raises(ValueError, match="not been built"):
         lamina.Sequential([lamina.layers.Dense(2)]).save(str(tmp_path / "m.keras"))
     model.save(str(tmp_path / "m.keras"))
