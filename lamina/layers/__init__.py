@@ -10,6 +10,7 @@ from __future__ import annotations
 import types
 from typing import Any
 
+from lamina.layers.activation import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from lamina.layers.base import InputSpec, Layer, Weight
 from lamina.layers.convolution import (
     Conv1D,
@@ -24,7 +25,7 @@ from lamina.layers.convolution import (
     SeparableConv1D,
     SeparableConv2D,
 )
-from lamina.layers.core import Activation, Dense
+from lamina.layers.core import Activation, Dense, Identity, Masking
 from lamina.layers.embedding import Embedding
 from lamina.layers.input_layer import Input, InputLayer
 from lamina.layers.merging import (
@@ -58,8 +59,10 @@ from lamina.layers.pooling import (
     GlobalAveragePooling3D,
     GlobalAvgPool1D,
     GlobalAvgPool2D,
+    GlobalAvgPool3D,
     GlobalMaxPool1D,
     GlobalMaxPool2D,
+    GlobalMaxPool3D,
     GlobalMaxPooling1D,
     GlobalMaxPooling2D,
     GlobalMaxPooling3D,
@@ -74,6 +77,7 @@ from lamina.layers.preprocessing import Rescaling
 from lamina.layers.recurrent import GRU, LSTM, RNN, SimpleRNN
 from lamina.layers.regularization import (
     ActivityRegularization,
+    AlphaDropout,
     Dropout,
     GaussianDropout,
     GaussianNoise,

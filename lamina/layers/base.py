@@ -28,6 +28,7 @@ import numpy as np
 
 from lamina import backend, initializers, naming
 from lamina.graph import History, KerasTensor, Node, any_symbolic, map_structure
+from lamina.layers.masks import attach, fill_masks, get_mask, output_mask, takes_mask
 
 Shape = tuple[int | None, ...]
 
@@ -343,19 +344,36 @@ class Layer:
     def compute_output_dtype(self, input_dtype: str) -> str:
         return self.dtype if "float" in input_dtype or "int" in input_dtype else input_dtype
 
+    # -- masking (Keras's protocol; see lamina.layers.masks)
+    @property
+    def supports_masking(self) -> bool:
+        """Whether the outputs get ``compute_mask(inputs, mask)``; true for layers overriding ``compute_mask``."""
+        explicit = self.__dict__.get("_supports_masking")
+        if explicit is not None:
+            return explicit
+        return type(self).compute_mask is not Layer.compute_mask
+
+    @supports_masking.setter
+    def supports_masking(self, value: bool) -> None:
+        self.__dict__["_supports_masking"] = bool(value)
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        """The mask of the outputs; by default the input's mask passes through unchanged."""
+        return mask
+
     # -- calling
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if not args:
             if "inputs" not in kwargs:
                 raise TypeError(f"Layer '{self.name}' was called without inputs.")
             args = (kwargs.pop("inputs"),)
-        kwargs.pop("mask", None)
         if any_symbolic((args, kwargs)):
             return self._symbolic_call(args, kwargs)
         return self._eager_call(args, kwargs)
 
     def _symbolic_call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         inputs = args[0]
+        _, previous_mask = fill_masks(self, args, kwargs, get_mask)
         shapes = map_structure(lambda t: t.shape if isinstance(t, KerasTensor) else np.shape(t), inputs)
         self._check_input_spec(shapes)
         self._maybe_build(shapes)
@@ -373,20 +391,27 @@ class Layer:
         else:
             outputs = _map_shapes(make, out_shapes)
         self._inbound_nodes.append(Node(self, args, kwargs, outputs))
+        if self.supports_masking and (previous_mask is not None or type(self).compute_mask is not Layer.compute_mask):
+            attach(outputs, _symbolic_mask(self, shapes, previous_mask))
         return outputs
 
     def _eager_call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         training = kwargs.pop("training", None)
+        kwargs, previous_mask = fill_masks(self, args, kwargs, get_mask)
+        if not takes_mask(self):
+            kwargs.pop("mask", None)
         inputs = map_structure(_to_array, args[0])
         shapes = map_structure(lambda a: tuple(a.shape), inputs)
         self._check_input_spec(shapes)
         self._maybe_build(_map_shapes(_batchless, shapes) if not is_shape(shapes) else _batchless(shapes))
         scope = CallScope.current()
         if scope is not None:
-            return self._call_with_training(inputs, args[1:], kwargs, scope.training if training is None
-                                            else bool(training))
-        with CallScope(training=bool(training)) as scope:
-            out = self._call_with_training(inputs, args[1:], kwargs, bool(training))
+            out = self._call_with_training(inputs, args[1:], kwargs, scope.training if training is None
+                                           else bool(training))
+        else:
+            with CallScope(training=bool(training)):
+                out = self._call_with_training(inputs, args[1:], kwargs, bool(training))
+        attach(out, output_mask(self, inputs, previous_mask))
         return out
 
     def _call_with_training(self, inputs: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
@@ -575,6 +600,32 @@ def _accepts(fn: Callable[..., Any], arg: str) -> bool:
         params = inspect.signature(fn).parameters
         _accepts_cache[key] = arg in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
     return _accepts_cache[key]
+
+
+def _symbolic_mask(layer: Layer, input_shapes: Any, previous: Any) -> Any:
+    """The symbolic mask(s) of a layer's outputs: ``compute_mask`` evaluated abstractly (``None`` if none)."""
+
+    def spec(shape: Any, fill: int, dtype: Any = jnp.float32) -> Any:
+        return jax.ShapeDtypeStruct(tuple(fill if d is None else d for d in shape), dtype)
+
+    def run(fill: int) -> Any:
+        xs = _map_shapes(lambda s: spec(s, fill), input_shapes)
+        ms = map_structure(lambda m: None if m is None else spec(m.shape, fill, jnp.bool_), previous)
+        return jax.eval_shape(lambda x, m: layer.compute_mask(x, m), xs, ms)
+
+    try:
+        a, b = run(2), run(3)
+    except Exception:  # noqa: BLE001 - a mask the graph cannot trace is recomputed when the model runs
+        return None
+
+    def make(sa: Any, sb: Any) -> KerasTensor:
+        return KerasTensor(tuple(None if x != y else x for x, y in zip(sa.shape, sb.shape)), dtype="bool")
+
+    if a is None:
+        return None
+    if isinstance(a, jax.ShapeDtypeStruct):
+        return make(a, b)
+    return [None if x is None else make(x, y) for x, y in zip(a, b)]
 
 
 def _traced_output_shape(layer: Layer, input_shape: Any) -> Any:

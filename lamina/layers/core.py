@@ -22,6 +22,8 @@ from lamina.layers.base import InputSpec, Layer
 class Dense(Layer):
     """``activation(inputs @ kernel + bias)`` on the last axis; kernel ``(input_dim, units)``."""
 
+    supports_masking = True
+
     def __init__(self, units: int, activation: Any = None, use_bias: bool = True,
                  kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
                  kernel_regularizer: Any = None, bias_regularizer: Any = None, activity_regularizer: Any = None,
@@ -89,6 +91,8 @@ class Dense(Layer):
 class Activation(Layer):
     """Apply an activation function: ``Activation("relu")`` or ``Activation(callable)``."""
 
+    supports_masking = True
+
     _writes_build_config = False
 
     def __init__(self, activation: Any, **kwargs: Any) -> None:
@@ -111,3 +115,49 @@ def _regularizer(identifier: Any) -> Any:
     from lamina import regularizers
 
     return regularizers.get(identifier)
+
+
+class Identity(Layer):
+    """Return the input unchanged (and its mask): a placeholder layer."""
+
+    supports_masking = True
+    _writes_build_config = False
+
+    def call(self, inputs: Any) -> Any:
+        return inputs
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        return input_shape
+
+
+class Masking(Layer):
+    """Mask the time steps whose features all equal ``mask_value`` (and zero them), for the layers after it.
+
+    On ``(batch, steps, features)`` inputs, step ``t`` of a sample is masked when every feature equals
+    ``mask_value``; RNNs then skip it and ``GlobalAveragePooling1D`` leaves it out of the mean.
+
+    >>> import numpy as np
+    >>> x = np.array([[[1.0, 2.0], [0.0, 0.0]]])
+    >>> Masking().compute_mask(x).tolist()
+    [[True, False]]
+    """
+
+    supports_masking = True
+    _writes_build_config = False
+
+    def __init__(self, mask_value: float = 0.0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.mask_value = mask_value
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        return jnp.any(jnp.not_equal(inputs, self.mask_value), axis=-1)
+
+    def call(self, inputs: Any) -> Any:
+        keep = jnp.any(jnp.not_equal(inputs, self.mask_value), axis=-1, keepdims=True)
+        return jnp.where(keep, inputs, jnp.zeros((), inputs.dtype))
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "mask_value": self.mask_value}

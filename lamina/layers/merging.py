@@ -34,6 +34,8 @@ def _broadcast_dim(a: int | None, b: int | None) -> int | None:
 class Merge(Layer):
     """Elementwise merge of two or more tensors of compatible (broadcastable) shapes."""
 
+    supports_masking = True
+
     _min_inputs = 2
 
     def _check_list(self, input_shape: Any) -> list[Shape]:
@@ -72,6 +74,15 @@ class Merge(Layer):
 
     def call(self, inputs: Any) -> Any:
         return self._merge(list(inputs))
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        """Keras's rule: the OR of the inputs' masks, none unless every input has one."""
+        if mask is None or not isinstance(mask, (list, tuple)) or any(m is None for m in mask):
+            return None
+        out = jnp.asarray(mask[0])
+        for m in mask[1:]:
+            out = jnp.logical_or(out, m)
+        return out
 
 
 class Add(Merge):
@@ -168,6 +179,19 @@ class Concatenate(Merge):
 
     def _merge(self, inputs: list[Any]) -> Any:
         return jnp.concatenate(inputs, axis=self.axis)
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        """The masks joined along ``axis`` (all-true for unmasked inputs), then any over the last axis."""
+        if mask is None or not isinstance(mask, (list, tuple)) or all(m is None for m in mask):
+            return None
+        full = []
+        for x, m in zip(inputs, mask):
+            if m is None:
+                full.append(jnp.ones(x.shape, bool))
+            else:
+                m = jnp.asarray(m)
+                full.append(jnp.broadcast_to(m[..., None], x.shape) if m.ndim < x.ndim else m)
+        return jnp.any(jnp.concatenate(full, axis=self.axis), axis=-1)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "axis": self.axis}

@@ -58,6 +58,8 @@ class BatchNormalization(Layer):
     ``gamma * (x - mean) / sqrt(variance + epsilon) + beta``.
     """
 
+    supports_masking = True
+
     def __init__(self, axis: int = -1, momentum: float = 0.99, epsilon: float = 1e-3, center: bool = True,
                  scale: bool = True, beta_initializer: Any = "zeros", gamma_initializer: Any = "ones",
                  moving_mean_initializer: Any = "zeros", moving_variance_initializer: Any = "ones",
@@ -154,6 +156,8 @@ class LayerNormalization(Layer):
     [-1.0, 1.0]
     """
 
+    supports_masking = True
+
     def __init__(self, axis: int | Sequence[int] = -1, epsilon: float = 1e-3, center: bool = True,
                  scale: bool = True, rms_scaling: bool = False, beta_initializer: Any = "zeros",
                  gamma_initializer: Any = "ones", beta_regularizer: Any = None, gamma_regularizer: Any = None,
@@ -225,6 +229,8 @@ class GroupNormalization(Layer):
     >>> layers.GroupNormalization(groups=2)(layers.Input((4, 6))).shape
     (None, 4, 6)
     """
+
+    supports_masking = True
 
     def __init__(self, groups: int = 32, axis: int = -1, epsilon: float = 1e-3, center: bool = True,
                  scale: bool = True, beta_initializer: Any = "zeros", gamma_initializer: Any = "ones",

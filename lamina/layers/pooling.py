@@ -222,9 +222,21 @@ class GlobalMaxPooling3D(BaseGlobalPooling):
 
 
 class GlobalAveragePooling1D(BaseGlobalPooling):
-    """Mean over the steps axis."""
+    """Mean over the steps axis; with a ``(batch, steps)`` mask, the mean of the unmasked steps (as Keras)."""
 
     _op, rank = "mean", 1
+
+    def call(self, inputs: Any, mask: Any = None) -> Any:
+        if mask is None:
+            return super().call(inputs)
+        last = self.data_format == "channels_last"
+        steps = 1 if last else 2
+        keep = jnp.expand_dims(jnp.asarray(mask).astype(bool), 2 if last else 1)
+        total = jnp.sum(jnp.where(keep, inputs, 0), axis=steps, keepdims=self.keepdims)
+        return total / jnp.sum(keep.astype(inputs.dtype), axis=steps, keepdims=self.keepdims)
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        return None
 
 
 class GlobalAveragePooling2D(BaseGlobalPooling):
@@ -243,3 +255,4 @@ MaxPool1D, MaxPool2D, MaxPool3D = MaxPooling1D, MaxPooling2D, MaxPooling3D
 AvgPool1D, AvgPool2D, AvgPool3D = AveragePooling1D, AveragePooling2D, AveragePooling3D
 GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
 GlobalAvgPool1D, GlobalAvgPool2D = GlobalAveragePooling1D, GlobalAveragePooling2D
+GlobalMaxPool3D, GlobalAvgPool3D = GlobalMaxPooling3D, GlobalAveragePooling3D

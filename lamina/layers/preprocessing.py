@@ -18,6 +18,8 @@ from lamina.layers.base import Layer
 class Rescaling(Layer):
     """``inputs * scale + offset``, e.g. ``Rescaling(1 / 255)`` for 8-bit images."""
 
+    supports_masking = True
+
     def __init__(self, scale: float, offset: float = 0.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.scale = scale

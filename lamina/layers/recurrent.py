@@ -22,15 +22,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from lamina import activations, initializers
-from lamina.graph import KerasTensor
 from lamina.layers.base import CallScope, InputSpec, Layer, shape_str
 
 Shape = tuple[int | None, ...]
-
-# Layers through which a mask from Embedding(mask_zero=True) reaches the next recurrent layer unchanged.
-_MASK_PASSING = {"Dropout", "SpatialDropout1D", "GaussianNoise", "Activation", "Dense", "BatchNormalization",
-                 "LayerNormalization", "ActivityRegularization", "TimeDistributed"}
-
 
 def _reg(identifier: Any) -> Any:
     from lamina import regularizers
@@ -42,33 +36,6 @@ def _ser_reg(value: Any) -> Any:
     from lamina import regularizers
 
     return regularizers.serialize(value)
-
-
-def find_mask(tensor: Any) -> Any:
-    """The symbolic mask of ``tensor``: the ids tensor of an upstream ``Embedding(mask_zero=True)`` (masked
-    where ``ids == 0``) or a mask given to an upstream recurrent layer, else ``None``."""
-    from lamina.layers.embedding import Embedding
-
-    t = tensor
-    for _ in range(64):
-        history = getattr(t, "history", None)
-        if history is None:
-            return None
-        layer = history.layer
-        node = layer._inbound_nodes[history.node_index]
-        if isinstance(layer, Embedding):
-            return node.args[0] if layer.mask_zero and isinstance(node.args[0], KerasTensor) else None
-        if isinstance(layer, (RNN,)) or type(layer).__name__ == "Bidirectional":
-            if not getattr(layer, "return_sequences", False) or history.tensor_index != 0:
-                return None
-            if len(node.args) > 1 and isinstance(node.args[1], KerasTensor):
-                return node.args[1]
-        elif type(layer).__name__ not in _MASK_PASSING:
-            return None
-        if not node.args or not isinstance(node.args[0], KerasTensor):
-            return None
-        t = node.args[0]
-    return None
 
 
 class RNN(Layer):
@@ -116,17 +83,14 @@ class RNN(Layer):
         self.zero_output_for_mask = bool(zero_output_for_mask)
         self.input_spec = InputSpec(ndim=3)
 
-    # -- calling: ``mask`` travels as the second positional argument so that graphs record it
+    supports_masking = True
+
+    # -- calling: Keras's ``(sequences, initial_state=None, mask=None, training=False)``
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if not args and "inputs" in kwargs:
             args = (kwargs.pop("inputs"),)
-        mask = kwargs.pop("mask", None)
         if len(args) > 1:
-            mask, args = args[1], args[:1]
-        if mask is None and args and isinstance(args[0], KerasTensor):
-            mask = find_mask(args[0])
-        if mask is not None:
-            args = (args[0], mask)
+            kwargs["initial_state"], args = args[1], args[:1]
         state = kwargs.get("initial_state")
         if state is not None and not isinstance(state, (list, tuple)):
             kwargs["initial_state"] = [state]
@@ -135,6 +99,13 @@ class RNN(Layer):
     @property
     def state_size(self) -> list[int]:
         return [self.units]
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        """The time mask for ``return_sequences`` outputs (none for the states), as Keras."""
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        out = mask if self.return_sequences else None
+        return [out] + [None] * len(self.state_size) if self.return_state else out
 
     def _rank_hint(self, got: int, want: int) -> str:
         return (f" {type(self).__name__} needs inputs of shape (batch, timesteps, features); for one sequence of "

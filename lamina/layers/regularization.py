@@ -20,6 +20,8 @@ from lamina.layers.base import CallScope, Layer
 class Dropout(Layer):
     """Zero each input with probability ``rate`` in training and scale the rest by ``1 / (1 - rate)``."""
 
+    supports_masking = True
+
     _writes_build_config = False
 
     def __init__(self, rate: float, noise_shape: Sequence[int | None] | None = None, seed: int | None = None,
@@ -117,6 +119,8 @@ class SpatialDropout3D(SpatialDropout2D):
 class GaussianNoise(Layer):
     """Add zero-mean Gaussian noise with ``stddev`` in training (identity in inference)."""
 
+    supports_masking = True
+
     _writes_build_config = False
 
     def __init__(self, stddev: float, seed: int | None = None, **kwargs: Any) -> None:
@@ -142,6 +146,8 @@ class GaussianNoise(Layer):
 
 class GaussianDropout(Layer):
     """Multiply by ``1 + N(0, rate / (1 - rate))`` noise in training."""
+
+    supports_masking = True
 
     _writes_build_config = False
 
@@ -174,6 +180,8 @@ class ActivityRegularization(Layer):
     (2, 3)
     """
 
+    supports_masking = True
+
     _writes_build_config = False
 
     def __init__(self, l1: float = 0.0, l2: float = 0.0, **kwargs: Any) -> None:
@@ -196,3 +204,23 @@ class ActivityRegularization(Layer):
         base = super().get_config()
         base.pop("activity_regularizer", None)
         return {**base, "l1": self.l1, "l2": self.l2}
+
+
+class AlphaDropout(Dropout):
+    """Dropout for SELU networks: dropped values become SELU's negative saturation ``-alpha * scale`` and an
+    affine correction keeps the mean and variance (identity in inference)."""
+
+    _ALPHA_P = -1.6732632423543772848170429916717 * 1.0507009873554804934193349852946
+
+    def call(self, inputs: Any, training: bool = False) -> Any:
+        if not training or self.rate <= 0.0:
+            return inputs
+        scope = CallScope.current()
+        key = scope.next_rng() if scope is not None else jax.random.PRNGKey(self.seed or 0)
+        shape = inputs.shape
+        if self.noise_shape is not None:
+            shape = tuple(s if n is None else n for s, n in zip(inputs.shape, self.noise_shape))
+        kept = (jax.random.uniform(key, shape) >= self.rate).astype(inputs.dtype)
+        a = ((1 - self.rate) * (1 + self.rate * self._ALPHA_P ** 2)) ** -0.5
+        b = -a * self._ALPHA_P * self.rate
+        return a * (inputs * kept + self._ALPHA_P * (1 - kept)) + b

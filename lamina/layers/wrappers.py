@@ -43,6 +43,8 @@ class Wrapper(Layer):
 class TimeDistributed(Wrapper):
     """Apply ``layer`` to each of the ``T`` slices of a ``(batch, T, ...)`` input."""
 
+    supports_masking = True
+
     def __init__(self, layer: Layer, **kwargs: Any) -> None:
         super().__init__(layer, **kwargs)
         self.input_spec = InputSpec(min_ndim=3)
@@ -119,20 +121,21 @@ class Bidirectional(Wrapper):
     def _sublayers(self) -> list[Layer]:
         return [self.forward_layer, self.backward_layer]
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        from lamina.graph import KerasTensor
-        from lamina.layers.recurrent import find_mask
+    supports_masking = True
 
-        if not args and "inputs" in kwargs:
-            args = (kwargs.pop("inputs"),)
-        mask = kwargs.pop("mask", None)
-        if len(args) > 1:
-            mask, args = args[1], args[:1]
-        if mask is None and isinstance(args[0], KerasTensor):
-            mask = find_mask(args[0])
-        if mask is not None:
-            args = (args[0], mask)
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if len(args) > 1:  # Keras's call(sequences, initial_state=None, mask=None, training=None)
+            kwargs["initial_state"], args = args[1], args[:1]
         return super().__call__(*args, **kwargs)
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        out = mask if self.return_sequences else None
+        if not self.return_state:
+            return [out, out] if self.merge_mode is None else out
+        heads = [out, out] if self.merge_mode is None else [out]
+        return heads + [None] * (2 * len(self.forward_layer.state_size))
 
     def build(self, input_shape: tuple[int | None, ...]) -> None:
         self.forward_layer._maybe_build(input_shape)

@@ -13,8 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 from lamina.graph import KerasTensor, Node, flatten_tensors, map_structure
-from lamina.layers.base import shape_str
+from lamina.layers.base import Layer, shape_str
 from lamina.layers.input_layer import InputLayer
+from lamina.layers.masks import attach, fill_masks, output_mask, takes_mask
 
 
 def map_graph(inputs: list[KerasTensor], outputs: list[KerasTensor], model_name: str = "model"
@@ -112,17 +113,26 @@ def run_graph(nodes: list[Node], inputs: list[KerasTensor], values: list[Any], o
               training: bool) -> Any:
     """Evaluate ``nodes`` in order from concrete input ``values``; returns outputs shaped like ``outputs_struct``."""
     env: dict[int, Any] = {id(t): v for t, v in zip(inputs, values)}
+    masks: dict[int, Any] = {}  # KerasTensor id -> the mask its value carries (Keras's _keras_mask)
 
     def lookup(item: Any) -> Any:
         return env[id(item)] if isinstance(item, KerasTensor) else item
 
+    def mask_of(item: Any) -> Any:
+        return masks.get(id(item)) if isinstance(item, KerasTensor) else None
+
     for node in nodes:
         if isinstance(node.layer, InputLayer):
             continue
+        layer = node.layer
+        kwargs, previous = fill_masks(layer, node.args, dict(node.kwargs), mask_of)
         args = map_structure(lookup, node.args)
-        kwargs = map_structure(lookup, node.kwargs)
+        kwargs = map_structure(lookup, kwargs)
+        previous = map_structure(lookup, previous)
         kwargs.pop("training", None)
-        result = node.layer._call_with_training(args[0], tuple(args[1:]), kwargs, training)
+        if "mask" in kwargs and not takes_mask(layer):
+            kwargs.pop("mask")
+        result = layer._call_with_training(args[0], tuple(args[1:]), kwargs, training)
         produced = node.output_tensors
         if len(produced) == 1 and not isinstance(node.outputs, (list, tuple, dict)):
             env[id(produced[0])] = result
@@ -131,6 +141,9 @@ def run_graph(nodes: list[Node], inputs: list[KerasTensor], values: list[Any], o
             map_structure(flat.append, result)
             for t, v in zip(produced, flat):
                 env[id(t)] = v
+        if previous is not None or type(layer).compute_mask is not Layer.compute_mask:
+            attach(produced, output_mask(layer, args[0], previous),
+                           lambda t, m: masks.__setitem__(id(t), m))
     return map_structure(lookup, outputs_struct)
 
 
