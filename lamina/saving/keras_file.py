@@ -178,7 +178,7 @@ def save_model(model: Any, filepath: Any, overwrite: bool = True) -> None:
     _check_model(model, "save_model")
     path = _fspath(filepath)
     if path.endswith((".h5", ".hdf5")) and not path.endswith(".weights.h5"):
-        from lamina.saving import legacy_h5
+        from lamina.saving import legacy_h5  # inside: legacy_h5 builds on this module's config helpers
 
         return legacy_h5.save_model(model, path, overwrite=overwrite)
     if not path.endswith(".keras"):
@@ -268,7 +268,7 @@ def load_model(filepath: Any, custom_objects: dict[str, Any] | None = None, comp
 
     path = _fspath(filepath)
     if path.endswith((".h5", ".hdf5")) and not path.endswith(".weights.h5"):
-        from lamina.saving import legacy_h5
+        from lamina.saving import legacy_h5  # inside: legacy_h5 builds on this module's config helpers
 
         return legacy_h5.load_model(path, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode)
     if path.endswith(".weights.h5"):
@@ -305,7 +305,7 @@ def load_weights(model: Any, filepath: Any, skip_mismatch: bool = False, by_name
     _check_model(model, "load_weights")
     path = _fspath(filepath)
     if path.endswith((".h5", ".hdf5")) and not path.endswith(".weights.h5"):
-        from lamina.saving import legacy_h5
+        from lamina.saving import legacy_h5  # inside: legacy_h5 builds on this module's config helpers
 
         return legacy_h5.load_weights(model, path, skip_mismatch=skip_mismatch, by_name=bool(by_name))
     if by_name is not None:

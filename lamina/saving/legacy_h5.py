@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from lamina.saving import safety
+from lamina.saving import h5_weights, keras_file, safety
 from lamina.saving.atomic import atomic_path
 
 #: HDF5 keeps attributes in the object header; Keras splits lists larger than this into numbered chunks.
@@ -169,24 +169,25 @@ def _layer_group(group: Any, name: str) -> Any:
     return found
 
 
+def _mismatch(message: str, skip_mismatch: bool) -> None:
+    """Warn (``skip_mismatch=True``) or raise for a layer whose weights do not fit the file's."""
+    if not skip_mismatch:
+        raise ValueError(message)
+    warnings.warn(message + " Skipped (skip_mismatch=True).", stacklevel=5)
+
+
 def _match(layer: Any, values: list[np.ndarray], label: str, skip_mismatch: bool,
            out: list[tuple[Any, np.ndarray]]) -> None:
     weights = legacy_weights(layer)
     if len(values) != len(weights):
-        message = (f"Weight count mismatch for {label}: the layer expects {len(weights)} weight(s), the file has "
-                   f"{len(values)}.")
-        if skip_mismatch:
-            warnings.warn(message + " Skipped (skip_mismatch=True).", stacklevel=4)
-            return
-        raise ValueError(message)
+        _mismatch(f"Weight count mismatch for {label}: the layer expects {len(weights)} weight(s), the file has "
+                  f"{len(values)}.", skip_mismatch)
+        return
     for w, value in zip(weights, values):
         if tuple(value.shape) != tuple(w.shape):
-            message = (f"Shape mismatch in {label} for weight {w.path}: the weight has shape {tuple(w.shape)}, the "
-                       f"file's has shape {tuple(value.shape)}.")
-            if skip_mismatch:
-                warnings.warn(message + " Skipped (skip_mismatch=True).", stacklevel=4)
-                continue
-            raise ValueError(message)
+            _mismatch(f"Shape mismatch in {label} for weight {w.path}: the weight has shape {tuple(w.shape)}, the "
+                      f"file's has shape {tuple(value.shape)}.", skip_mismatch)
+            continue
         out.append((w, value))
 
 
@@ -227,9 +228,8 @@ def read_weights_group(group: Any, model: Any, by_name: bool = False,
 
 
 def _assign(assignments: list[tuple[Any, np.ndarray]]) -> None:
-    from lamina.saving.h5_weights import assign
 
-    assign(assignments)
+    h5_weights.assign(assignments)
 
 
 def _open(path: str) -> Any:
@@ -388,7 +388,6 @@ def load_model(filepath: str, custom_objects: dict[str, Any] | None = None, comp
     """Rebuild a model from a legacy ``.h5`` file of Keras 2, tf.keras or Keras 3 (never running code)."""
     from lamina.layers import deserialize
     from lamina.models import Model
-    from lamina.saving.keras_file import _restore_compile
 
     with _open(filepath) as h5:
         config = _json_attr(h5, "model_config", filepath)
@@ -409,49 +408,44 @@ def load_model(filepath: str, custom_objects: dict[str, Any] | None = None, comp
         optimizer_values = None
         if training and not _is_keras2(version) and "optimizer_weights" in h5:
             optimizer_values = _read_subset(safety.safe_group(h5, "optimizer_weights"))
-    if isinstance(training, dict) and _restore_compile(model, _training_to_compile(training)) and optimizer_values:
-        from lamina.saving.h5_weights import load_optimizer_state
-
-        load_optimizer_state(model, optimizer_values)
+    compiled = isinstance(training, dict) and keras_file._restore_compile(model, _training_to_compile(training))
+    if compiled and optimizer_values:
+        h5_weights.load_optimizer_state(model, optimizer_values)
     return model
 
 
 def _legacy_config(model: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     """``({"class_name", "config"}, compile_config)``: the config as Keras 3's legacy writer emits it (layers
     without module/registered_name)."""
-    from lamina.saving.h5_weights import keras_class_name
-    from lamina.saving.keras_file import model_config
 
-    full = model_config(model)
+    full = keras_file.model_config(model)
     config = dict(full["config"])
     if isinstance(config.get("layers"), list):
         config["layers"] = [{k: v for k, v in layer.items() if k not in ("module", "registered_name", "build_config")}
                             for layer in config["layers"]]
-    return {"class_name": keras_class_name(model), "config": config}, full.get("compile_config") or {}
+    return {"class_name": h5_weights.keras_class_name(model), "config": config}, full.get("compile_config") or {}
 
 
 def save_model(model: Any, filepath: str, overwrite: bool = True, include_optimizer: bool = True) -> None:
     """Write ``model`` to a legacy ``.h5`` file in the layout Keras 3's legacy writer uses (atomically)."""
     import h5py
 
-    from lamina.saving.keras_file import _json_default, _saved_optimizer
 
     config, compiled = _legacy_config(model)
     with atomic_path(filepath, overwrite=overwrite) as tmp:
         with h5py.File(tmp, "w") as h5:
             h5.attrs["keras_version"] = KERAS_FORMAT_VERSION
             h5.attrs["backend"] = "jax"
-            h5.attrs["model_config"] = json.dumps(config, default=_json_default).encode("utf-8")
-            optimizer = _saved_optimizer(model) if include_optimizer else None
+            h5.attrs["model_config"] = json.dumps(config, default=keras_file._json_default).encode("utf-8")
+            optimizer = keras_file._saved_optimizer(model) if include_optimizer else None
             if optimizer is not None and compiled:
                 training = {k: v for k, v in compiled.items() if k != "optimizer"}
                 training["optimizer_config"] = {"class_name": compiled["optimizer"]["class_name"],
                                                 "config": compiled["optimizer"]["config"]}
-                h5.attrs["training_config"] = json.dumps(training, default=_json_default).encode("utf-8")
+                h5.attrs["training_config"] = json.dumps(training, default=keras_file._json_default).encode("utf-8")
             write_weights_group(h5.create_group("model_weights"), model)
             if optimizer is not None and compiled:
-                from lamina.saving.h5_weights import optimizer_variables
 
-                values = optimizer_variables(model, optimizer)
+                values = h5_weights.optimizer_variables(model, optimizer)
                 names = [f"{optimizer.name}/{_OPTIMIZER_NAMES.get(i, f'variable_{i}')}" for i in range(len(values))]
                 _write_subset(h5.create_group("optimizer_weights"), names, values)
