@@ -23,7 +23,8 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
-from lamina.ops import conv, max_pool  # noqa: E402
+from lamina.ops.convolution import conv  # noqa: E402
+from lamina.ops.pooling import max_pool  # noqa: E402
 
 
 def median_ms(fn: Callable[..., Any], args: tuple[Any, ...], repeats: int, min_time: float = 0.05) -> float:

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from jax import lax
 
-from lamina.ops import (
+from lamina.ops import convolution as C
+from lamina.ops.convolution import (
     conv,
     conv_output_shape,
     conv_transpose,
@@ -19,7 +20,6 @@ from lamina.ops import (
     select_conv_impl,
     separable_conv,
 )
-from lamina.ops import convolution as C
 
 TOL = dict(rtol=1e-5, atol=1e-5)
 

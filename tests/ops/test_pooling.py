@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import pytest
 
-from lamina.ops import avg_pool, global_pool, max_pool, pool_output_shape
+from lamina.ops.pooling import avg_pool, global_pool, max_pool, pool_output_shape
 
 TOL = dict(rtol=1e-5, atol=1e-5)
 

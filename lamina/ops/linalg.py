@@ -1,0 +1,5 @@
+"""``keras.ops.linalg`` names on JAX (being filled in)."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

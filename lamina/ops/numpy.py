@@ -1,0 +1,5 @@
+"""``keras.ops.numpy`` names on JAX (being filled in)."""
+
+from __future__ import annotations
+
+__all__: list[str] = []
