@@ -422,9 +422,11 @@ def _check_values(kind: str | None, name: str | None, y: np.ndarray, out: Shape,
         if y.size and _integer_valued(y) and classes is not None:
             top, low = int(np.max(y)), int(np.min(y))
             if low < 0 or top >= classes:
+                rows = np.reshape((y < 0) | (y >= classes), (y.shape[0], -1)).any(axis=1)
                 raise ValueError(
                     f"Targets for {layer.name} ({type(layer).__name__}), output {_fmt(out)}, contain class id "
-                    f"{top if top >= classes else low}, but the output has {classes} classes (ids 0 to "
+                    f"{top if top >= classes else low} (first bad row: {int(np.argmax(rows))}), but the output has "
+                    f"{classes} classes (ids 0 to "
                     f"{classes - 1}) for loss '{name}'. Fix: give the last layer one unit per class "
                     f"(Dense({max(top + 1, classes)}) for ids up to {top}), or check the labels.")
         elif y.size and not _integer_valued(y):

@@ -146,11 +146,23 @@ def deserialize(config: dict[str, Any], custom_objects: dict[str, Any] | None = 
         )
     if hasattr(cls, "_from_serialized"):
         return cls._from_serialized(config, custom_objects)
-    layer = cls.from_config(config.get("config", {}))
+    layer = _from_config(cls, config.get("config", {}))
     build = config.get("build_config")
     if build and build.get("input_shape") is not None and not layer.built:
         layer._maybe_build(_tupleize(build["input_shape"]))
     return layer
+
+
+def _from_config(cls: type, config: dict[str, Any]) -> Layer:
+    """``cls.from_config(config)``, with an error that names the layer and the argument that was refused."""
+    try:
+        return cls.from_config(config)
+    except (ValueError, TypeError) as e:
+        text = str(e)
+        culprits = [k for k, v in config.items() if isinstance(v, str) and k != "name" and repr(v) in text]
+        where = f" (argument {', '.join(repr(k) for k in culprits)})" if culprits else ""
+        raise type(e)(f"Cannot rebuild layer {config.get('name', '?')!r} ({cls.__name__}) from its config"
+                      f"{where}: {text}") from e
 
 
 def _listify(shape: Any) -> Any:

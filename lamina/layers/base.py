@@ -16,6 +16,7 @@ whole forward pass is a pure function of one pytree and ``jax.grad``/``jit``/sha
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import math
 import threading
@@ -75,6 +76,31 @@ class CallScope:
 
 
 # -------------------------------------------------------------------------------------------- weight
+_ABSTRACT = threading.local()
+
+
+@contextlib.contextmanager
+def abstract_weights() -> Any:
+    """Within this block ``add_weight`` records each weight's shape and dtype but allocates nothing.
+
+    File loaders build a model from a config this way, compare its size with the file's before any memory is
+    spent, then fill every weight from the file (``Weight.materialize()`` draws any the file did not hold).
+
+    >>> from lamina import layers
+    >>> with abstract_weights():
+    ...     dense = layers.Dense(1_000_000)
+    ...     dense._maybe_build((None, 1000))
+    >>> dense.kernel.is_abstract, dense.count_params()
+    (True, 1001000000)
+    """
+    previous = getattr(_ABSTRACT, "on", False)
+    _ABSTRACT.on = True
+    try:
+        yield
+    finally:
+        _ABSTRACT.on = previous
+
+
 class Weight:
     """A named array owned by a layer (Keras calls it a variable): ``layer.kernel``, ``layer.bias``."""
 
@@ -82,14 +108,31 @@ class Weight:
                  regularizer: Any = None, constraint: Any = None) -> None:
         self._layer = layer
         self.name = name
+        self._initializer: Any = None
+        if isinstance(value, jax.ShapeDtypeStruct):  # abstract (see abstract_weights): filled in by a loader
+            self._value = value
+        else:
+            self._set_concrete(value)
+        self._trainable = trainable
+        self.regularizer = regularizer
+        self.constraint = constraint
+
+    def _set_concrete(self, value: Any) -> None:
         with jax.ensure_compile_time_eval():  # a concrete array even when built while a call is traced
             if isinstance(value, (np.ndarray, np.generic)):
                 self._value = jax.device_put(value)  # a transfer, not a compiled op per shape
             else:
                 self._value = jnp.asarray(value)
-        self._trainable = trainable
-        self.regularizer = regularizer
-        self.constraint = constraint
+
+    @property
+    def is_abstract(self) -> bool:
+        """True while the weight has a shape and dtype but no array yet (built under ``abstract_weights``)."""
+        return isinstance(self._value, jax.ShapeDtypeStruct)
+
+    def materialize(self) -> None:
+        """Draw an abstract weight's array from its initializer (a no-op for a concrete weight)."""
+        if self.is_abstract:
+            self._set_concrete(initializers.get(self._initializer)(self.shape, str(self._value.dtype)))
 
     @property
     def path(self) -> str:
@@ -262,9 +305,13 @@ class Layer:
         dtype = _dtype_name(dtype) if dtype is not None else self.dtype
         if initializer is None:
             initializer = "glorot_uniform" if "float" in dtype else "zeros"
-        value = initializers.get(initializer)(shape, dtype)
+        if getattr(_ABSTRACT, "on", False):
+            value: Any = jax.ShapeDtypeStruct(shape, jnp.dtype(dtype))
+        else:
+            value = initializers.get(initializer)(shape, dtype)
         name = name or f"variable_{len(self._own_weights)}"
         weight = Weight(self, name, value, trainable=trainable, regularizer=regularizer, constraint=constraint)
+        weight._initializer = initializer
         self._own_weights.append(weight)
         return weight
 

@@ -19,6 +19,7 @@ layer exposes (its own weights and its sublayer attributes), so new layer famili
 
 from __future__ import annotations
 
+import math
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -244,12 +245,16 @@ def _describe(entry: Entry) -> str:
     return f"layer '{owner.name}' ({type(owner).__name__}, file path '{entry.vars_path}')"
 
 
-def read_tree(model: Any, h5: Any, skip_mismatch: bool = False) -> tuple[list[tuple[Any, np.ndarray]], Any]:
+def read_tree(model: Any, h5: Any, skip_mismatch: bool = False,
+              read_optimizer: bool = True) -> tuple[list[tuple[Any, np.ndarray]], Any]:
     """Read and check every weight of ``model`` from an open h5py file without assigning anything.
 
     Returns ``(assignments, optimizer_arrays)``: ``[(weight, array)]`` for the model and the optimizer's
-    arrays (None when the file has no ``optimizer/vars``). Shape or count mismatches raise a ValueError naming
-    the layer, the weight and both shapes (with ``skip_mismatch=True`` they warn and keep the current value).
+    arrays (None when the file has no ``optimizer/vars`` or ``read_optimizer`` is false). Every dataset's
+    declared shape is checked against what the model expects before its data is read, so a file cannot make
+    a load allocate more than the model's own weights (and, for the optimizer, its slots) need. Shape or count
+    mismatches raise a ValueError naming the layer, the weight and both shapes (with ``skip_mismatch=True``
+    they warn and keep the current value).
     """
     assignments: list[tuple[Any, np.ndarray]] = []
     for entry in plan(model):
@@ -278,10 +283,80 @@ def read_tree(model: Any, h5: Any, skip_mismatch: bool = False) -> tuple[list[tu
         for w, ds in pending or []:
             assignments.append((w, _read_array(ds)))
     optimizer_arrays = None
-    group = safe_group(h5, "optimizer/vars")
+    group = safe_group(h5, "optimizer/vars") if read_optimizer else None
     if group is not None:
-        optimizer_arrays = [_read_array(ds) for ds in _read_vars(group, "optimizer/vars")]
+        datasets = _read_vars(group, "optimizer/vars")
+        check_optimizer_shapes(model, datasets)
+        optimizer_arrays = [_read_array(ds) for ds in datasets]
     return assignments, optimizer_arrays
+
+
+#: The optimizer state may hold at most this many slots per trainable weight (Adam/Nadam: 2, AdamW + amsgrad: 3).
+MAX_OPTIMIZER_SLOTS = 4
+
+
+def check_optimizer_shapes(model: Any, datasets: list[Any]) -> None:
+    """Refuse optimizer datasets that could not be this model's optimizer state, before reading any of them.
+
+    Each must be a scalar (iterations, learning rate) or have the shape of one of the trainable weights, and all
+    together may hold at most ``MAX_OPTIMIZER_SLOTS`` values per trainable parameter.
+    """
+    trainable = [w for w in model.weights if w.trainable]
+    shapes = {tuple(w.shape) for w in trainable}
+    budget = MAX_OPTIMIZER_SLOTS * sum(w.size for w in trainable) + 64
+    total = 0
+    for ds in datasets:
+        shape = tuple(ds.shape or ())
+        if math.prod(shape) > 1 and shape not in shapes:
+            raise UnsafeFileError(f"Refusing optimizer dataset '{ds.name}' of shape {shape}: no trainable weight of "
+                                  f"the model has that shape, so it cannot be this model's optimizer state.")
+        total += math.prod(shape)
+    if total > budget:
+        raise UnsafeFileError(f"Refusing the optimizer state: its datasets hold {total:,} values, more than "
+                              f"{MAX_OPTIMIZER_SLOTS} per trainable parameter of the model ({budget:,}).")
+
+
+def declared_values(h5: Any, skip: tuple[str, ...] = ("optimizer",)) -> int:
+    """How many values the datasets of an open h5py file declare (metadata only; top-level groups in ``skip``
+    left out). A link other than a hard link is refused, as everywhere in lamina's readers."""
+    import h5py
+
+    total = 0
+    stack = [(h5, True)]
+    while stack:
+        group, top = stack.pop()
+        for key in group.keys():
+            if top and key in skip:
+                continue
+            link = group.get(key, getlink=True)
+            if not isinstance(link, h5py.HardLink):
+                raise UnsafeFileError(f"Refusing HDF5 link '{group.name}/{key}': {type(link).__name__}s can point "
+                                      "outside the file.")
+            item = group[key]
+            if isinstance(item, h5py.Dataset):
+                total += math.prod(safe_dataset(group, key).shape or ())  # refuses external, virtual, non-numeric
+            elif isinstance(item, h5py.Group):
+                stack.append((item, False))
+    return total
+
+
+def check_config_size(model: Any, h5: Any, where: str) -> None:
+    """Refuse a model, built abstractly from a file's config, that needs more values than the file's weights hold.
+
+    Called between ``abstract_weights()`` building and reading: nothing has been allocated yet."""
+    needed = sum(w.size for w in model.weights)
+    held = declared_values(h5)
+    if needed > held:
+        raise UnsafeFileError(
+            f"'{where}': its config builds a model with {needed:,} parameters ({needed * 4 / 2**20:,.1f} MiB as "
+            f"float32), but its weights hold only {held:,} values. The config does not belong to these weights (or "
+            "the file was crafted); nothing was allocated.")
+
+
+def materialize(model: Any) -> None:
+    """Draw from their initializers the weights a load left abstract (weights the file did not hold)."""
+    for w in model.weights:
+        w.materialize()
 
 
 def _read_array(ds: Any) -> np.ndarray:
@@ -300,6 +375,12 @@ def assign(assignments: list[tuple[Any, np.ndarray]]) -> None:
     """Write checked arrays into their weights (all reads already succeeded, so this cannot half-fail)."""
     import jax.numpy as jnp
 
+    bad = [f"{w.path} ({int(np.sum(~np.isfinite(arr))):,} of {arr.size:,} values)" for w, arr in assignments
+           if (arr.dtype.kind == "f" or arr.dtype.name == "bfloat16") and not np.all(np.isfinite(arr))]
+    if bad:
+        shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+        warnings.warn(f"The loaded weights contain NaN or inf: {shown}. The model will output NaN where they are "
+                      "used; the file was probably saved after training diverged.", stacklevel=3)
     for w, arr in assignments:
         w._value = jnp.asarray(arr, dtype=w._value.dtype)
 

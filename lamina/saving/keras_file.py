@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from lamina.layers.base import abstract_weights
 from lamina.saving import h5_weights, safety
 from lamina.saving.atomic import atomic_path
 
@@ -250,8 +251,10 @@ def _read_weights_member(archive: zipfile.ZipFile, where: str) -> Any:
 
 
 def _load_tree(model: Any, h5: Any, where: str, skip_mismatch: bool) -> Any:
+    """Read, check and assign the weights; the optimizer state is read only if the model has an optimizer."""
     try:
-        assignments, optimizer_arrays = h5_weights.read_tree(model, h5, skip_mismatch)
+        assignments, optimizer_arrays = h5_weights.read_tree(
+            model, h5, skip_mismatch, read_optimizer=getattr(model, "optimizer", None) is not None)
     except (OSError, RuntimeError, KeyError) as e:
         raise safety.UnsafeFileError(f"Cannot read weights from '{where}': the file is corrupt or truncated "
                                      f"({e}).") from None
@@ -280,21 +283,38 @@ def load_model(filepath: Any, custom_objects: dict[str, Any] | None = None, comp
         if not isinstance(config, dict) or "class_name" not in config:
             raise safety.UnsafeFileError(f"'{path}'/{CONFIG_NAME} is not a serialized model (no class_name).")
         safety.check_config_objects(config, custom_objects, safe_mode)
-        model = deserialize(config, custom_objects)
-        if not isinstance(model, Model):
-            raise ValueError(f"'{path}' holds a {type(model).__name__}, not a model.")
         if WEIGHTS_NAME not in archive.namelist():
             raise safety.UnsafeFileError(f"'{path}' has no {WEIGHTS_NAME} member (found {archive.namelist()}); "
                                          "lamina reads weights only in the HDF5 format.")
-        compile_cfg = config.get("compile_config") if compile else None
-        if compile_cfg:
-            _restore_compile(model, compile_cfg)
+        with abstract_weights():  # shapes only: the config's size is checked against the weights before allocating
+            model = deserialize(config, custom_objects)
+        if not isinstance(model, Model):
+            raise ValueError(f"'{path}' holds a {type(model).__name__}, not a model.")
         h5 = _read_weights_member(archive, path)
         with h5:
+            h5_weights.check_config_size(model, h5, path)
             optimizer_arrays = _load_tree(model, h5, path, skip_mismatch=False)
+            h5_weights.materialize(model)
+            compile_cfg = config.get("compile_config") if compile else None
+            if compile_cfg and _restore_compile(model, compile_cfg):
+                optimizer_arrays = _read_optimizer(model, h5, path)
         if compile_cfg:
             h5_weights.load_optimizer_state(model, optimizer_arrays)
     return model
+
+
+def _read_optimizer(model: Any, h5: Any, where: str) -> Any:
+    """The optimizer's arrays from an open weights file (shapes checked against the model first), or None."""
+    group = safety.safe_group(h5, "optimizer/vars")
+    if group is None:
+        return None
+    try:
+        datasets = h5_weights._read_vars(group, "optimizer/vars")
+        h5_weights.check_optimizer_shapes(model, datasets)
+        return [h5_weights._read_array(ds) for ds in datasets]
+    except (OSError, RuntimeError, KeyError) as e:
+        raise safety.UnsafeFileError(f"Cannot read the optimizer state from '{where}': the file is corrupt or "
+                                     f"truncated ({e}).") from None
 
 
 def load_weights(model: Any, filepath: Any, skip_mismatch: bool = False, by_name: bool | None = None) -> None:

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from lamina.layers.base import abstract_weights
 from lamina.saving import h5_weights, keras_file, safety
 from lamina.saving.atomic import atomic_path
 
@@ -150,10 +151,14 @@ def _dataset_at(group: Any, name: str) -> Any:
     return ds
 
 
-def _read_subset(group: Any) -> list[np.ndarray]:
+def _read_subset(group: Any, model: Any = None) -> list[np.ndarray]:
+    """The datasets ``group`` lists in ``weight_names``; with ``model`` (for optimizer weights) their shapes are
+    checked against the model's trainable weights before anything is read."""
+    datasets = [_dataset_at(group, name) for name in read_names(group, "weight_names")]
+    if model is not None:
+        h5_weights.check_optimizer_shapes(model, datasets)
     out = []
-    for name in read_names(group, "weight_names"):
-        ds = _dataset_at(group, name)
+    for ds in datasets:
         try:
             out.append(np.asarray(ds[()]))
         except (OSError, RuntimeError, ValueError) as e:
@@ -397,17 +402,20 @@ def load_model(filepath: str, custom_objects: dict[str, Any] | None = None, comp
         version = _text(h5.attrs["keras_version"]) if "keras_version" in h5.attrs else None
         safety.check_config_objects(config, custom_objects, safe_mode)
         config = translate_layer(config, _is_keras2(version))
-        model = deserialize(config, custom_objects)
-        if not isinstance(model, Model):
-            raise ValueError(f"'{filepath}' holds a {type(model).__name__}, not a model.")
         group = safety.safe_group(h5, "model_weights")
         if group is None:
             raise safety.UnsafeFileError(f"'{filepath}' has a model config but no model_weights group.")
+        with abstract_weights():  # shapes only: the config's size is checked against the weights before allocating
+            model = deserialize(config, custom_objects)
+        if not isinstance(model, Model):
+            raise ValueError(f"'{filepath}' holds a {type(model).__name__}, not a model.")
+        h5_weights.check_config_size(model, group, filepath)
         _assign(read_weights_group(group, model))
+        h5_weights.materialize(model)
         training = _json_attr(h5, "training_config", filepath) if compile else None
         optimizer_values = None
         if training and not _is_keras2(version) and "optimizer_weights" in h5:
-            optimizer_values = _read_subset(safety.safe_group(h5, "optimizer_weights"))
+            optimizer_values = _read_subset(safety.safe_group(h5, "optimizer_weights"), model)
     compiled = isinstance(training, dict) and keras_file._restore_compile(model, _training_to_compile(training))
     if compiled and optimizer_values:
         h5_weights.load_optimizer_state(model, optimizer_values)

@@ -32,7 +32,7 @@ import numpy as np
 from lamina.backend import short_lived_compile_options
 from lamina.distribution import constrain_batch, place_data, place_like, place_params
 from lamina.distribution import distribution as current_distribution
-from lamina.training import data, staging
+from lamina.training import data, input_checks, staging
 from lamina.training.compiled import CompiledLossesAndMetrics
 
 
@@ -302,6 +302,8 @@ class Trainer:
                              "weights into sample_weight yourself to combine them.")
         verbose = resolve_verbose(verbose)
         source = data.make_source(x, y, sample_weight, batch_size, steps_per_epoch, shuffle)
+        if source.is_arrays:
+            input_checks.check_fit_arrays(self, source.x, source.y, source.sw)
         if source.is_arrays and validation_split and validation_data is None:
             source, validation_data = source.split(validation_split)
         self._prepare(source, class_weight)
