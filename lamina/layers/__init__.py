@@ -159,10 +159,21 @@ def _from_config(cls: type, config: dict[str, Any]) -> Layer:
         return cls.from_config(config)
     except (ValueError, TypeError) as e:
         text = str(e)
-        culprits = [k for k, v in config.items() if isinstance(v, str) and k != "name" and repr(v) in text]
+        culprits = [k for k, v in config.items() if k != "name" and any(repr(t) in text for t in _strings(v))]
         where = f" (argument {', '.join(repr(k) for k in culprits)})" if culprits else ""
         raise type(e)(f"Cannot rebuild layer {config.get('name', '?')!r} ({cls.__name__}) from its config"
                       f"{where}: {text}") from e
+
+
+def _strings(value: Any) -> list[str]:
+    """The strings inside a config value (a name, or a nested ``{"class_name": ..., "config": ...}``)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _strings(v)]
+    if isinstance(value, (list, tuple)):
+        return [t for v in value for t in _strings(v)]
+    return []
 
 
 def _listify(shape: Any) -> Any:
