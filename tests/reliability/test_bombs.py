@@ -151,3 +151,17 @@ def test_a_good_file_loads_within_twice_its_weights(tmp_path):
     model.save(path)
     result = run_limited(f"m = lamina.models.load_model({path!r})\nassert m.count_params() == {model.count_params()}")
     _check(result, _model_mb(model), None)
+
+
+def test_zip_bomb_config_is_refused_without_inflating_it(tmp_path):
+    model = lamina.Sequential([L.Input((4,)), L.Dense(3)])
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    with zipfile.ZipFile(path) as z:
+        members = {n: z.read(n) for n in z.namelist()}
+    bomb = str(tmp_path / "bomb.keras")
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        for n, data in members.items():
+            z.writestr(n, data if n != "config.json" else b" " * (256 << 20))  # 256 MiB of spaces, ~250 KiB stored
+    result = run_limited(f"lamina.models.load_model({bomb!r})")
+    _check(result, _model_mb(model), "config.json")

@@ -1,6 +1,6 @@
 """Saving is atomic: a crash (SIGKILL) or an error mid-write leaves the previous file loadable.
 
-What a crash can leave: at most one temporary file ``.<name>.<random>.lamina-tmp`` next to the target
+What a crash can leave: at most one temporary file ``.<name>.<pid>.<random>.lamina-tmp`` next to the target
 (a killed process cannot clean up); an exception removes it.
 """
 
