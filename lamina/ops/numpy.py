@@ -23,6 +23,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from lamina import backend
 from lamina.ops.promotion import cast, convert, dtype_of, result_type, standardize_dtype
@@ -1320,13 +1321,13 @@ def unravel_index(indices: Any, shape: Sequence[int]) -> tuple[Array, ...]:
 @dispatch
 def ndim(x: Any) -> int:
     """The number of axes of ``x``."""
-    return jnp.ndim(x)
+    return np.ndim(x)
 
 
 @dispatch
 def size(x: Any) -> int:
     """The number of elements of ``x``."""
-    return jnp.size(x)
+    return np.size(x)
 
 
 @dispatch

@@ -78,7 +78,7 @@ def _join(*nodes: str) -> str:
     if len(least) != 1:
         raise ValueError(f"Input dtypes {nodes} have no available implicit dtype promotion path. "
                          "Try explicitly casting inputs to the desired output type.")
-    return least.pop()
+    return next(iter(least))
 
 
 def _weak(dtype: str) -> str:
