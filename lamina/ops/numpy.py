@@ -1094,8 +1094,8 @@ def reshape(x: Any, newshape: Any) -> Array:
     """``x`` with shape ``newshape`` (one ``-1`` is inferred)."""
     if not isinstance(newshape, jax.Array):
         newshape = tuple(newshape) if isinstance(newshape, Sequence) else (newshape,)
-        if builtins.sum(1 for d in newshape if d == -1) > 1 or builtins.any(
-                isinstance(d, int) and d < -1 for d in newshape):
+        static = [int(d) for d in newshape if isinstance(d, (int, np.integer))]
+        if static.count(-1) > 1 or builtins.any(d < -1 for d in static):
             raise ValueError("Each dimension in `newshape` must be a non-negative integer, or `-1` for a single "
                              f"unknown dimension. Received: newshape={newshape}.")
     return jnp.reshape(convert(x), newshape)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import pytest
 
 from .ops_oracle import Case, args, cases_test
 
@@ -449,3 +450,35 @@ def test_inside_jit() -> None:
 
     x = np.random.default_rng(0).standard_normal((4, 5)).astype("float32")
     np.testing.assert_allclose(np.asarray(jax.jit(f)(x)), np.asarray(f(x)), rtol=1e-6)
+
+
+# Shapes that depend on values (or Python-int arguments only): these cannot be traced by jax.jit.
+NOT_JITTABLE = {"nonzero", "unique", "bincount", "histogram", "vectorize", "bartlett", "blackman", "hamming",
+                "hanning", "kaiser", "ndim", "size", "array"}
+JIT_PARAMS = [(name, case) for name, items in CASES.items() if name not in NOT_JITTABLE
+              for case in [c for c in items if c.raises is None][:1]]
+
+
+@pytest.mark.parametrize(("name", "case"), JIT_PARAMS, ids=[f"{n}-{c.id}" for n, c in JIT_PARAMS])
+def test_traces_under_jit(name: str, case: Case) -> None:
+    """The array arguments of the case traced by ``jax.jit``: the same result as the eager call."""
+    import jax
+
+    from lamina import ops
+
+    fn = getattr(ops, name)
+    a, kw = case.build(np.random.default_rng(0))
+    traced = [i for i, v in enumerate(a) if isinstance(v, np.ndarray)]
+    if not traced or (name == "where" and len(a) == 1) or (name == "repeat" and not isinstance(a[1], int)):
+        pytest.skip("no array argument to trace, or a value-dependent output shape")
+
+    def call(*arrays: Any) -> Any:
+        full = list(a)
+        for i, v in zip(traced, arrays):
+            full[i] = v
+        return fn(*full, **kw)
+
+    eager, jitted = call(*(a[i] for i in traced)), jax.jit(call)(*(a[i] for i in traced))
+    for e, j in zip(jax.tree_util.tree_leaves(eager), jax.tree_util.tree_leaves(jitted)):
+        assert np.asarray(e).dtype == np.asarray(j).dtype
+        np.testing.assert_allclose(np.asarray(j), np.asarray(e), rtol=1e-5, atol=1e-6, equal_nan=True)
