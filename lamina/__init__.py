@@ -52,7 +52,13 @@ def version() -> str:
 def __getattr__(name: str) -> Any:
     """Import submodules and top-level classes on first use so that ``import lamina`` stays fast."""
     if name in _SUBMODULES:
-        module = importlib.import_module(f"lamina.{name}")
+        try:
+            module = importlib.import_module(f"lamina.{name}")
+        except ModuleNotFoundError as err:
+            if err.name != f"lamina.{name}":
+                raise
+            raise AttributeError(f"module 'lamina' has no attribute {name!r} (lamina.{name} is not written yet)"
+                                 ) from err
         globals()[name] = module
         return module
     if name in _ATTRIBUTES:
