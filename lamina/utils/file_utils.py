@@ -17,6 +17,7 @@ outside the target folder are skipped with a warning.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import shutil
 import tarfile
@@ -189,7 +190,7 @@ def _download(origin: str, target: str, file_hash: str | None, hash_algorithm: s
         except urllib.error.URLError as err:
             raise DownloadError(f"URL fetch failure on {origin}: {getattr(err, 'errno', None)} -- "
                                 f"{err.reason}") from err
-        except (OSError, ValueError) as err:
+        except (OSError, ValueError, http.client.HTTPException) as err:
             if isinstance(err, DownloadError):
                 raise
             raise DownloadError(f"URL fetch failure on {origin}: None -- {err}") from err
