@@ -34,12 +34,13 @@ def to_categorical(x: Any, num_classes: int | None = None) -> np.ndarray:
 def normalize(x: Any, axis: int = -1, order: int = 2) -> Any:
     """``x`` divided by its ``order``-norm along ``axis`` (zero vectors stay zero).
 
-    NumPy arrays give NumPy arrays (as Keras); other arrays are computed with JAX.
+    NumPy arrays give NumPy arrays (as Keras); other arrays are computed with JAX. ``axis=0`` normalizes along
+    axis 0 (Keras 3.15 silently uses the last axis there and fails on non-square input).
     """
     if isinstance(x, np.ndarray):
         norm = np.atleast_1d(np.linalg.norm(x, order, axis))
         norm[norm == 0] = 1
-        return x / np.expand_dims(norm, axis or -1)
+        return x / np.expand_dims(norm, axis)
     import jax.numpy as jnp
 
     x = jnp.asarray(x)
