@@ -17,13 +17,13 @@ import lamina  # noqa: E402
 from lamina import layers  # noqa: E402
 from lamina.utils import (  # noqa: E402
     audio_dataset_from_directory,
+    dataset_utils,  # noqa: E402
     image_dataset_from_directory,
     save_img,
     split_dataset,
     text_dataset_from_directory,
     timeseries_dataset_from_array,
 )
-from lamina.utils import dataset_utils  # noqa: E402
 
 CLASSES = {"cats": 7, "dogs": 5, "owls": 4}
 

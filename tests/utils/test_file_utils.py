@@ -11,7 +11,6 @@ import zipfile
 import pytest
 
 from lamina.utils import file_utils, get_file
-from tests.utils.local_server import serve  # noqa: F401 - the fixture
 
 CONTENT = b"lamina test file\n" * 100
 
