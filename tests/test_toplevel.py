@@ -68,3 +68,11 @@ def test_device_and_remat():
         lamina.device("tpu:7")
     f = lambda x: jnp.sin(x) * x  # noqa: E731
     assert float(jax.grad(lamina.remat(f))(0.7)) == pytest.approx(float(jax.grad(f)(0.7)))
+
+
+def test_light_namespaces_import_no_framework_and_no_jax():
+    from tests.test_import import imported_after
+
+    loaded = imported_after("import lamina; lamina.config.floatx(); lamina.tree.flatten([1]); lamina.version(); "
+                            "lamina.utils.pad_sequences([[1]]); lamina.preprocessing.sequence")
+    assert not any(loaded[m] for m in ("keras", "tensorflow", "torch", "jax", "matplotlib", "h5py")), loaded
