@@ -1,8 +1,14 @@
-"""The thin ``backend`` namespace Keras code reaches for: ``placeholder``, ``clear_session``, seeds.
+"""The ``backend`` namespace Keras code reaches for: global settings, dtypes, ``clear_session``, seeds.
+
+Keras 3's ``keras.backend`` names (``floatx``, ``epsilon``, ``image_data_format`` and their setters,
+``standardize_dtype``, ``result_type``, ``is_keras_tensor``, ``get_uid``...) plus the Keras 2 conveniences users still
+write (``int_shape``, ``placeholder``).
 
 >>> from lamina import backend
 >>> backend.placeholder(shape=(None, 28, 28)).shape
 (None, 28, 28)
+>>> backend.backend(), backend.int_shape(backend.placeholder(shape=(None, 3)))
+('jax', (None, 3))
 """
 
 from __future__ import annotations
@@ -66,13 +72,137 @@ def set_image_data_format(data_format: str) -> None:
 
 
 def floatx() -> str:
-    """The default float dtype, ``"float32"``."""
+    """The default float dtype, ``"float32"`` unless changed with ``set_floatx``."""
     return _FLOATX
 
 
+def set_floatx(value: str) -> None:
+    """Set the default float dtype: ``"bfloat16"``, ``"float16"``, ``"float32"`` or ``"float64"``.
+
+    >>> set_floatx("float16"); floatx()
+    'float16'
+    >>> set_floatx("float32")
+    """
+    global _FLOATX
+    accepted = ("bfloat16", "float16", "float32", "float64")
+    dtype = str(value)
+    if dtype not in accepted:
+        raise ValueError(f"Unknown `floatx` value: {value}. Expected one of {accepted}")
+    _FLOATX = dtype
+
+
 def epsilon() -> float:
-    """The fuzz factor Keras uses to clip probabilities, ``1e-7``."""
+    """The fuzz factor Keras uses to clip probabilities, ``1e-7`` unless changed with ``set_epsilon``."""
     return _EPSILON
+
+
+def set_epsilon(value: float) -> None:
+    """Set the fuzz factor returned by ``epsilon()``."""
+    global _EPSILON
+    _EPSILON = float(value)
+
+
+def backend() -> str:
+    """The name of the computing backend: always ``"jax"``."""
+    return "jax"
+
+
+def get_uid(prefix: str = "") -> int:
+    """1, 2, 3, ... for successive calls with the same ``prefix`` (shares the counters of automatic names).
+
+    >>> clear_session(); get_uid("block"), get_uid("block")
+    (1, 2)
+    """
+    return naming.next_uid(prefix)
+
+
+def int_shape(x: Any) -> tuple[int | None, ...]:
+    """The shape of an array or symbolic tensor as a tuple of ints (``None`` where unknown), as Keras 2's."""
+    return tuple(None if d is None else int(d) for d in x.shape)
+
+
+def is_keras_tensor(x: Any) -> bool:
+    """Whether ``x`` is a symbolic tensor of the functional API (a ``KerasTensor``)."""
+    from lamina.graph import KerasTensor  # graph imports layers' helpers; keep the backend module light
+
+    return isinstance(x, KerasTensor)
+
+
+#: the dtype names Keras accepts (``keras.backend.standardize_dtype``).
+ALLOWED_DTYPES = ("float16", "float32", "float64", "uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32",
+                  "int64", "bfloat16", "bool", "string", "float8_e4m3fn", "float8_e5m2", "complex64", "complex128")
+_PYTHON_DTYPES = {bool: "bool", int: "int32", float: "float32", str: "string", "int": "int32", complex: "complex64"}
+
+
+def standardize_dtype(dtype: Any) -> str:
+    """A dtype name from a string, NumPy/JAX dtype or Python type; ``None`` -> ``floatx()``.
+
+    >>> import numpy as np
+    >>> standardize_dtype(np.float32), standardize_dtype(int), standardize_dtype(None)
+    ('float32', 'int32', 'float32')
+    """
+    if dtype is None:
+        return floatx()
+    if isinstance(dtype, dict) and "config" in dtype:  # a serialized DTypePolicy
+        dtype = dtype["config"].get("name", floatx())
+    dtype = _PYTHON_DTYPES.get(dtype, dtype) if not isinstance(dtype, (list, dict)) else dtype
+    if hasattr(dtype, "name"):
+        dtype = dtype.name
+    elif hasattr(dtype, "__name__"):
+        dtype = dtype.__name__
+    elif "jax.numpy" in str(dtype) or "torch" in str(dtype):
+        dtype = str(dtype).split(".")[-1]
+    if dtype not in ALLOWED_DTYPES:
+        raise ValueError(f"Invalid dtype: {dtype}")
+    return dtype
+
+
+def is_float_dtype(dtype: Any) -> bool:
+    """Whether ``dtype`` is a floating type (``bfloat16`` included)."""
+    return standardize_dtype(dtype).startswith(("float", "bfloat"))
+
+
+def is_int_dtype(dtype: Any) -> bool:
+    """Whether ``dtype`` is a signed or unsigned integer type."""
+    return standardize_dtype(dtype).startswith(("int", "uint"))
+
+
+def result_type(*dtypes: Any) -> str:
+    """The dtype of an operation on values of ``dtypes``, by JAX's promotion lattice (which Keras adopted).
+
+    Python ``int``/``float`` are weak: they do not widen an array dtype (``int`` keeps any type, ``float`` turns
+    integers into ``floatx()``).
+
+    >>> result_type("int32", "float32"), result_type("bfloat16", int), result_type("int8", float)
+    ('float32', 'bfloat16', 'float32')
+    """
+    if not dtypes:
+        return floatx()
+    import jax.numpy as jnp
+
+    dtypes = tuple(floatx() if d is None else d for d in dtypes)
+    strong = [standardize_dtype(d) for d in dtypes if d not in (int, float, bool, complex)]
+    weak = [d for d in dtypes if d in (int, float, bool, complex)]
+    if any(d.startswith("float8") for d in strong):
+        raise ValueError(f"There is no implicit conversions from float8 dtypes to others. You must cast it "
+                         f"internally. Received: {dtypes}")
+    if not strong:
+        order = {bool: "bool", int: "int32", float: floatx(), complex: "complex64"}
+        found = max((order[d] for d in weak), key=("bool", "int32", floatx(), "complex64").index)
+        return _TO_32_BIT.get(found, found)
+    result = strong[0]
+    for other in strong[1:]:
+        result = jnp.promote_types(result, other).name
+    if int in weak and result == "bool":
+        result = f"int{floatx()[-2:]}"
+    if float in weak and not is_float_dtype(result) and not result.startswith("complex"):
+        result = floatx()
+    if complex in weak and not result.startswith("complex"):
+        result = "complex64"
+    return _TO_32_BIT.get(result, result)  # JAX's default: no 64-bit results
+
+
+_TO_32_BIT = {"int64": "int32", "uint64": "uint32", "float64": "float32", "complex128": "complex64"}
 
 
 def standardize_data_format(data_format: str | None) -> str:

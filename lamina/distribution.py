@@ -35,6 +35,30 @@ def list_devices(device_type: str | None = None) -> list[str]:
     return [f"{d.platform}:{d.id}" for d in devices]
 
 
+def get_device_count(device_type: str | None = None) -> int:
+    """The number of devices of ``device_type`` (``"cpu"``, ``"gpu"``, ``"tpu"``; default: JAX's default kind).
+
+    >>> get_device_count("cpu") >= 1
+    True
+    """
+    return len(jax.devices(device_type) if device_type else jax.devices())
+
+
+def distribute_tensor(tensor: Any, layout: Any) -> Any:
+    """``tensor`` placed on devices as ``layout`` says (a ``TensorLayout`` with a mesh, or a JAX ``Sharding``).
+
+    >>> mesh = DeviceMesh((1,), ("batch",), jax.devices()[:1])
+    >>> distribute_tensor(np.ones((2, 3)), TensorLayout(("batch", None), mesh)).shape
+    (2, 3)
+    """
+    if isinstance(layout, TensorLayout):
+        if layout.device_mesh is None:
+            raise ValueError("distribute_tensor: the TensorLayout has no device_mesh; pass "
+                             "TensorLayout(axes, device_mesh=...).")
+        layout = NamedSharding(layout.device_mesh.jax_mesh, PartitionSpec(*layout.axes))
+    return jax.device_put(tensor, layout)
+
+
 def _resolve_devices(devices: Sequence[Any] | None) -> list[Any]:
     if devices is None:
         return list(jax.devices())

@@ -35,6 +35,12 @@ def auto_name(class_name: str, *, zero_based: bool = True) -> str:
     return prefix if count == 0 else f"{prefix}_{count}"
 
 
+def next_uid(prefix: str = "") -> int:
+    """Keras's ``get_uid``: 1 on the first call for ``prefix``, then 2, 3, ... (the counters ``auto_name`` uses)."""
+    _counters[prefix] = _counters.get(prefix, 0) + 1
+    return _counters[prefix]
+
+
 def reset() -> None:
     """Forget every counter (``lamina.backend.clear_session()`` calls this)."""
     _counters.clear()

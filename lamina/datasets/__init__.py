@@ -1,6 +1,7 @@
 """Small standard datasets, returned in Keras's shapes and dtypes.
 
-``mnist``, ``fashion_mnist``, ``cifar10`` and ``cifar100`` read the standard files from a cache folder
+``mnist``, ``fashion_mnist``, ``cifar10``, ``cifar100``, ``imdb``, ``reuters``, ``boston_housing`` and
+``california_housing`` read the standard files from a cache folder
 (``~/.lamina/datasets``, or ``$LAMINA_DATA_DIR``, or ``load_data(cache_dir=...)``) and download them when
 missing. ``digits`` needs no download: scikit-learn's 8x8 handwritten digits ship inside that package.
 
@@ -15,7 +16,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-_SUBMODULES = ("mnist", "fashion_mnist", "cifar10", "cifar100", "digits")
+_SUBMODULES = ("mnist", "fashion_mnist", "cifar10", "cifar100", "digits", "imdb", "reuters", "boston_housing",
+               "california_housing")
 
 __all__ = list(_SUBMODULES)
 

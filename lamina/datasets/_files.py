@@ -94,7 +94,8 @@ def get_file(fname: str, origin: str, sha256: str | None = None, cache_dir: str 
     Args:
         fname: the file name (``"mnist.npz"``).
         origin: the canonical URL of the file.
-        sha256: the expected hex SHA-256; a download that differs is discarded with ``ChecksumError``.
+        sha256: the expected hex SHA-256 (or MD5, 32 digits, as Keras's word-index files); a download that
+            differs is discarded with ``ChecksumError``.
         cache_dir: the cache folder (see :func:`default_cache_dir`).
         subdir: a folder inside the cache (``"fashion-mnist"``).
         origin_override: a folder URL (or full URL) to download from instead of ``origin``'s folder.
@@ -140,7 +141,7 @@ def _missing_message(fname: str, folder: Path, url: str, dataset: str | None, re
 
 def _download(url: str, target: Path, sha256: str | None, timeout: float, fname: str, folder: Path,
               dataset: str | None) -> None:
-    digest = hashlib.sha256()
+    digest = hashlib.md5() if sha256 is not None and len(sha256) == 32 else hashlib.sha256()  # Keras's "auto" rule
     fd, tmp_name = tempfile.mkstemp(prefix=f".{fname}.", suffix=".part", dir=folder)
     tmp = Path(tmp_name)
     try:
@@ -156,7 +157,8 @@ def _download(url: str, target: Path, sha256: str | None, timeout: float, fname:
             raise DatasetNotFoundError(_missing_message(fname, folder, url, dataset, str(reason))) from err
         got = digest.hexdigest()
         if sha256 is not None and got != sha256.lower():
-            raise ChecksumError(f"The file downloaded from {url} has SHA-256 {got}, but {sha256} was "
+            kind = "MD5" if digest.name == "md5" else "SHA-256"
+            raise ChecksumError(f"The file downloaded from {url} has {kind} {got}, but {sha256} was "
                                 f"expected; it was discarded. Check the origin, or place a correct copy at "
                                 f"{target}.")
         os.replace(tmp, target)

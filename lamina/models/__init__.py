@@ -23,6 +23,29 @@ def load_model(filepath: Any, custom_objects: dict[str, Any] | None = None, comp
     return _load(filepath, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode)
 
 
+def save_model(model: Model, filepath: Any, overwrite: bool = True) -> None:
+    """Save ``model`` to a ``.keras`` file, or legacy HDF5 for ``.h5`` (``lamina.saving.save_model``)."""
+    from lamina.saving import save_model as _save
+
+    _save(model, filepath, overwrite=overwrite)
+
+
+def model_from_json(json_string: str, custom_objects: dict[str, Any] | None = None) -> Model:
+    """A new model from the JSON that Keras's ``model.to_json()`` writes (architecture only, fresh weights).
+
+    As when loading files, nothing in the JSON is executed: ``Lambda`` layers and custom classes need
+    ``custom_objects``.
+    """
+    import json
+
+    from lamina.layers import deserialize
+    from lamina.saving.safety import check_config_objects
+
+    config = json.loads(json_string)
+    check_config_objects(config, custom_objects, safe_mode=True)
+    return deserialize(config, custom_objects=custom_objects)
+
+
 def clone_model(model: Model) -> Model:
     """A new model with the same architecture and freshly initialized weights."""
     from lamina.layers import deserialize, serialize
@@ -30,4 +53,4 @@ def clone_model(model: Model) -> Model:
     return deserialize(serialize(model))
 
 
-__all__ = ["Model", "Sequential", "Functional", "load_model", "clone_model"]
+__all__ = ["Model", "Sequential", "Functional", "load_model", "save_model", "model_from_json", "clone_model"]

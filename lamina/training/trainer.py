@@ -22,6 +22,7 @@ JAX's persistent compilation cache (``~/.cache/lamina/jax``) lets a second run s
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -301,6 +302,7 @@ class Trainer:
             raise ValueError("fit() takes class_weight or sample_weight, not both (as in Keras): multiply the class "
                              "weights into sample_weight yourself to combine them.")
         verbose = resolve_verbose(verbose)
+        epochs, steps_per_epoch = _capped(epochs, steps_per_epoch)
         source = data.make_source(x, y, sample_weight, batch_size, steps_per_epoch, shuffle)
         if source.is_arrays:
             input_checks.check_fit_arrays(self, source.x, source.y, source.sw)
@@ -657,6 +659,21 @@ class Trainer:
     def get_compile_config(self) -> dict[str, Any]:
         """The arguments given to ``compile`` (for saving)."""
         return dict(self._compile_config)
+
+
+def _capped(epochs: int, steps_per_epoch: int | None) -> tuple[int, int | None]:
+    """``epochs`` and ``steps_per_epoch`` limited by ``config.set_max_epochs``/``set_max_steps_per_epoch``."""
+    from lamina import config
+
+    max_epochs, max_steps = config.max_epochs(), config.max_steps_per_epoch()
+    if max_epochs and max_epochs < epochs:
+        warnings.warn(f"Limiting epochs to {max_epochs} (lamina.config.set_max_epochs).", stacklevel=3)
+        epochs = max_epochs
+    if max_steps and (not steps_per_epoch or max_steps < steps_per_epoch):
+        warnings.warn(f"Limiting steps_per_epoch to {max_steps} (lamina.config.set_max_steps_per_epoch).",
+                      stacklevel=3)
+        steps_per_epoch = max_steps
+    return epochs, steps_per_epoch
 
 
 def _copy_tree(tree: Any) -> Any:

@@ -1,0 +1,3 @@
+"""Fixtures of the utils tests: ``serve`` starts a file server on 127.0.0.1."""
+
+from tests.utils.local_server import serve  # noqa: F401
