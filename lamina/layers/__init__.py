@@ -73,7 +73,7 @@ from lamina.layers.pooling import (
     MaxPooling2D,
     MaxPooling3D,
 )
-from lamina.layers.preprocessing import Rescaling
+from lamina.layers.preprocessing import CategoryEncoding, Discretization, Normalization, Rescaling
 from lamina.layers.recurrent import GRU, LSTM, RNN, SimpleRNN
 from lamina.layers.regularization import (
     ActivityRegularization,
