@@ -27,6 +27,16 @@ from lamina.layers.convolution import (
 )
 from lamina.layers.core import Activation, Dense, Identity, Masking
 from lamina.layers.embedding import Embedding
+from lamina.layers.image_augmentation import (
+    RandomBrightness,
+    RandomContrast,
+    RandomCrop,
+    RandomFlip,
+    RandomRotation,
+    RandomTranslation,
+    RandomZoom,
+)
+from lamina.layers.image_preprocessing import CenterCrop, Resizing
 from lamina.layers.input_layer import Input, InputLayer
 from lamina.layers.merging import (
     Add,

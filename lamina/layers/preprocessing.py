@@ -273,8 +273,6 @@ class Discretization(Layer):
     [[0, 2, 3, 2], [1, 3, 3, 1]]
     """
 
-    _writes_build_config = False
-
     def __init__(self, bin_boundaries: Sequence[float] | None = None, num_bins: int | None = None,
                  epsilon: float = 0.01, output_mode: str = "int", sparse: bool = False, dtype: Any = None,
                  name: str | None = None) -> None:
@@ -295,7 +293,6 @@ class Discretization(Layer):
         self.output_mode = output_mode
         self.sparse = sparse
         self.summary = None if self.bin_boundaries else np.array([[], []], dtype="float32")
-        self.built = True
 
     @property
     def output_dtype(self) -> str:
@@ -374,8 +371,6 @@ class CategoryEncoding(Layer):
     [0.0, 1.0, 1.0, 0.0]
     """
 
-    _writes_build_config = False
-
     def __init__(self, num_tokens: int | None = None, output_mode: str = "multi_hot", sparse: bool = False,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -394,7 +389,6 @@ class CategoryEncoding(Layer):
         self.num_tokens = int(num_tokens)
         self.output_mode = output_mode
         self.sparse = sparse
-        self.built = True
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         shape = tuple(input_shape)
