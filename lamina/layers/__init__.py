@@ -84,6 +84,13 @@ from lamina.layers.pooling import (
     MaxPooling3D,
 )
 from lamina.layers.preprocessing import CategoryEncoding, Discretization, Normalization, Rescaling
+from lamina.layers.preprocessing_text import (
+    HashedCrossing,
+    Hashing,
+    IntegerLookup,
+    StringLookup,
+    TextVectorization,
+)
 from lamina.layers.recurrent import GRU, LSTM, RNN, SimpleRNN
 from lamina.layers.regularization import (
     ActivityRegularization,
