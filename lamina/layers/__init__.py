@@ -32,6 +32,7 @@ from lamina.layers.image_augmentation import (
     RandomContrast,
     RandomCrop,
     RandomFlip,
+    RandomGrayscale,
     RandomRotation,
     RandomTranslation,
     RandomZoom,

@@ -337,3 +337,42 @@ class RandomBrightness(BaseImagePreprocessingLayer):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "factor": self.factor, "value_range": self.value_range, "seed": self.seed}
+
+
+class RandomGrayscale(BaseImagePreprocessingLayer):
+    """Turn each RGB image to grayscale (kept as 3 equal channels) with probability ``factor``."""
+
+    def __init__(self, factor: float = 0.5, data_format: str | None = None, seed: int | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(data_format=data_format, **kwargs)
+        if factor < 0 or factor > 1:
+            raise ValueError(f"`factor` should be between 0 and 1. Received: factor={factor}")
+        self.factor = factor
+        self.seed = seed
+        self.generator = random.SeedGenerator(seed)
+
+    def get_random_transformation(self, data: Any, training: bool = True, seed: Any = None) -> Any:
+        values = random.uniform((_batch(data),), 0, 1, seed=self.generator if seed is None else seed)
+        apply = values < self.factor
+        return apply.reshape((-1, 1, 1, 1)) if data.ndim == 4 else apply.reshape((1, 1, 1))
+
+    def transform_images(self, images: Any, transformation: Any, training: bool = True) -> Any:
+        if not training:
+            return images
+        images = jnp.asarray(images)
+        axis = -1 if self.data_format == "channels_last" else -3
+        if images.shape[axis] not in (1, 3):
+            raise ValueError("Invalid channel size: expected 3 (RGB) or 1 (Grayscale). Received input with shape: "
+                             f"images.shape={tuple(images.shape)}")
+        if images.shape[axis] == 1:
+            return images
+        x = images.astype(jnp.result_type(images.dtype, float))
+        gray = jnp.expand_dims(jnp.tensordot(x, jnp.asarray([0.2989, 0.5870, 0.1140], x.dtype), axes=(axis, -1)),
+                               axis).astype(images.dtype)
+        return jnp.where(transformation, gray, images)
+
+    def compute_output_dtype(self, input_dtype: str) -> str:
+        return input_dtype
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "factor": self.factor}

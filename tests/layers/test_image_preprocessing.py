@@ -66,6 +66,21 @@ def test_matches_keras_draw_for_draw(name, kwargs, data_format):
     assert json.dumps(again.get_config(), sort_keys=True) == json.dumps(ours.get_config(), sort_keys=True)
 
 
+@pytest.mark.parametrize("kwargs", [{"factor": 0.5, "seed": 3}, {"factor": 1.0, "seed": 1},
+                                    {"factor": 0.3, "seed": 2, "data_format": "channels_first"}], ids=str)
+def test_random_grayscale_matches_keras(kwargs):
+    x = np.random.default_rng(6).uniform(0, 255, size=(6, 5, 4, 3)).astype("float32")
+    if kwargs.get("data_format") == "channels_first":
+        x = np.transpose(x, (0, 3, 1, 2))
+    theirs, ours = keras.layers.RandomGrayscale(**kwargs), layers.RandomGrayscale(**kwargs)
+    for training in (True, True, False):
+        np.testing.assert_allclose(np.asarray(ours(x, training=training)), np.asarray(theirs(x, training=training)),
+                                   rtol=1e-5, atol=1e-4)
+    kc, lc = theirs.get_config(), ours.get_config()
+    kc.pop("name"), lc.pop("name")
+    assert json.loads(json.dumps(lc)) == json.loads(json.dumps(kc))
+
+
 def test_random_crop_inference_is_a_center_crop():
     x = np.arange(2 * 6 * 8, dtype="float32").reshape(2, 6, 8, 1)
     out = np.asarray(layers.RandomCrop(4, 4)(x, training=False))
