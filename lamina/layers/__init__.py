@@ -27,6 +27,17 @@ from lamina.layers.convolution import (
 )
 from lamina.layers.core import Activation, Dense, Identity, Masking
 from lamina.layers.embedding import Embedding
+from lamina.layers.image_augmentation import (
+    RandomBrightness,
+    RandomContrast,
+    RandomCrop,
+    RandomFlip,
+    RandomGrayscale,
+    RandomRotation,
+    RandomTranslation,
+    RandomZoom,
+)
+from lamina.layers.image_preprocessing import CenterCrop, Resizing
 from lamina.layers.input_layer import Input, InputLayer
 from lamina.layers.merging import (
     Add,
@@ -73,7 +84,14 @@ from lamina.layers.pooling import (
     MaxPooling2D,
     MaxPooling3D,
 )
-from lamina.layers.preprocessing import Rescaling
+from lamina.layers.preprocessing import CategoryEncoding, Discretization, Normalization, Rescaling
+from lamina.layers.preprocessing_text import (
+    HashedCrossing,
+    Hashing,
+    IntegerLookup,
+    StringLookup,
+    TextVectorization,
+)
 from lamina.layers.recurrent import GRU, LSTM, RNN, SimpleRNN
 from lamina.layers.regularization import (
     ActivityRegularization,

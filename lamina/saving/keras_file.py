@@ -30,6 +30,7 @@ from lamina.saving.atomic import atomic_path
 CONFIG_NAME = "config.json"
 METADATA_NAME = "metadata.json"
 WEIGHTS_NAME = "model.weights.h5"
+ASSETS_DIR = "assets"
 #: The Keras release whose file format lamina writes (Keras itself never reads ``keras_version`` back).
 KERAS_FORMAT_VERSION = "3.15.1"
 
@@ -161,6 +162,48 @@ def _restore_compile(model: Any, config: dict[str, Any]) -> bool:
     return True
 
 
+# -------------------------------------------------------------------------------------------------- assets
+def _asset_files(model: Any) -> list[tuple[str, bytes]]:
+    """``(member name, bytes)`` for every object with ``save_assets`` (lookup vocabularies), at Keras's paths:
+    ``assets/<the object's weights path>/<file>``."""
+    import tempfile
+
+    out: list[tuple[str, bytes]] = []
+    for entry in h5_weights.plan(model):
+        owner = entry.owner
+        if owner is None or not hasattr(owner, "save_assets"):
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            owner.save_assets(tmp)
+            for name in sorted(os.listdir(tmp)):
+                with open(os.path.join(tmp, name), "rb") as f:
+                    out.append((f"{ASSETS_DIR}/{entry.path}/{name}" if entry.path else f"{ASSETS_DIR}/{name}",
+                                f.read()))
+    return out
+
+
+def _load_assets(model: Any, archive: zipfile.ZipFile, where: str) -> None:
+    """Give each object with ``load_assets`` a folder holding its files from the archive's ``assets/``."""
+    import tempfile
+
+    names = [n for n in archive.namelist() if n.startswith(f"{ASSETS_DIR}/") and not n.endswith("/")]
+    if not names:
+        return
+    for entry in h5_weights.plan(model):
+        owner = entry.owner
+        if owner is None or not hasattr(owner, "load_assets"):
+            continue
+        prefix = f"{ASSETS_DIR}/{entry.path}/" if entry.path else f"{ASSETS_DIR}/"
+        mine = [n for n in names if n.startswith(prefix) and "/" not in n[len(prefix):]]
+        if not mine:
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            for name in mine:
+                with open(os.path.join(tmp, name[len(prefix):]), "wb") as f:
+                    f.write(safety.read_member(archive, name, where))
+            owner.load_assets(tmp)
+
+
 # ---------------------------------------------------------------------------------------------------- save
 def model_config(model: Any) -> dict[str, Any]:
     """The ``config.json`` dict: ``lamina.layers.serialize(model)`` plus ``compile_config``, as Keras writes it."""
@@ -192,10 +235,11 @@ def save_model(model: Any, filepath: Any, overwrite: bool = True) -> None:
                                 "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
                                 "lamina_version": __version__})
     weights = _to_h5_bytes(model, _saved_optimizer(model))
+    members = [(METADATA_NAME, metadata_json.encode()), (CONFIG_NAME, config_json.encode()), (WEIGHTS_NAME, weights),
+               *_asset_files(model)]
     with atomic_path(path, overwrite=overwrite) as tmp:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as zf:
-            for name, data in ((METADATA_NAME, metadata_json.encode()), (CONFIG_NAME, config_json.encode()),
-                               (WEIGHTS_NAME, weights)):
+            for name, data in members:
                 info = zipfile.ZipInfo(name, date_time=datetime.datetime.now().timetuple()[:6])
                 info.compress_type = zipfile.ZIP_STORED
                 info.external_attr = 0o644 << 16
@@ -298,6 +342,7 @@ def load_model(filepath: Any, custom_objects: dict[str, Any] | None = None, comp
             compile_cfg = config.get("compile_config") if compile else None
             if compile_cfg and _restore_compile(model, compile_cfg):
                 optimizer_arrays = _read_optimizer(model, h5, path)
+        _load_assets(model, archive, path)
         if compile_cfg:
             h5_weights.load_optimizer_state(model, optimizer_arrays)
     return model
