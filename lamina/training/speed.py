@@ -106,7 +106,7 @@ def micro_batching_allowed(model: Any, conv_type: type, activity_type: type) -> 
         if not own or isinstance(layer, activity_type) or layer.activity_regularizer is not None:
             return False
     compiled = model._compiled
-    if len(compiled.losses) != 1 or compiled.output_loss_trackers:
+    if len(compiled.losses) > 1 or compiled.output_loss_trackers:
         return False
     for loss in compiled.losses:
         if not isinstance(loss, losses_module.Loss) or loss.reduction not in ("sum_over_batch_size", "mean"):

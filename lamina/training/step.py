@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 import jax
+import jax.numpy as jnp
 
 from lamina import metrics as metrics_module
 
@@ -102,8 +103,8 @@ class Steps:
             total = sum(weighted)
         for extra in self.losses:
             total = extra if total is None else total + extra
-        if total is None:
-            raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
+        if total is None:  # nothing to minimise: a loss of 0, as in Keras
+            return jnp.zeros((), "float32")
         return total
 
     def compute_loss_and_updates(self, trainable_variables: Any, non_trainable_variables: Any,

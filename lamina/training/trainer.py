@@ -25,6 +25,7 @@ effect at the next step.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterable, Iterator
 from typing import Any, Protocol
 
@@ -143,15 +144,12 @@ class Trainer(Steps):
             raise RuntimeError(f"You must compile model '{self.name}' before calling {what}, e.g. "
                                "model.compile(optimizer='adam', loss='sparse_categorical_crossentropy', "
                                "metrics=['accuracy']).")
-        needs_loss = all(self._uses_default(n) for n in ("compute_loss", "compute_loss_and_updates"))
-        needs_loss = needs_loss and (what.startswith("evaluate") or what.startswith("test")
-                                     or self._uses_default("train_step"))
-        if needs_loss and what.startswith(("evaluate", "test")):
-            needs_loss = self._uses_default("test_step")
-        if needs_loss and self._compiled.loss_spec is None:
-            raise RuntimeError(f"You must compile model '{self.name}' with a loss before calling {what}, e.g. "
-                               "model.compile(optimizer='adam', loss='sparse_categorical_crossentropy', "
-                               "metrics=['accuracy']), or override compute_loss or train_step.")
+        defaults = all(self._uses_default(n) for n in ("train_step", "compute_loss", "compute_loss_and_updates"))
+        if what == "fit()" and defaults and self._compiled.loss_spec is None:
+            warnings.warn(f"Model '{self.name}' was compiled without a loss: fit() reports a loss of 0 and only "
+                          "losses added with add_loss train it (as in Keras). Pass one, e.g. "
+                          "model.compile(optimizer='adam', loss='mse'), or override compute_loss or train_step.",
+                          stacklevel=3)
         return self._compiled
 
     # ------------------------------------------------------------------ the default step's speed hooks
@@ -507,12 +505,20 @@ class Trainer(Steps):
         if self._compiled.loss_spec is not None and self._outputs_struct is not None:
             shape_checks.check_targets(self, y_sample, self.loss)
             shape_checks.warn_for_model(self, self.loss)
+        compiled = self._compiled
+        if compiled.loss_spec is None and compiled.compile_metrics is None:
+            compiled.resolved = True  # nothing compiled to match to the outputs (a custom step or loss)
+            return self._apply_class_weight(source, class_weight)
         outputs = None
         if self._outputs_struct is None:
             trainable, non_trainable = self.get_params()
             outputs = jax.eval_shape(lambda x: self.stateless_call(trainable, non_trainable, x)[0],
                                      self._input_caster()(jax.tree_util.tree_map(jnp.asarray, x_sample)))
-        self._compiled.resolve(self, y_sample, outputs)
+        compiled.resolve(self, y_sample, outputs)
+        self._apply_class_weight(source, class_weight)
+
+    @staticmethod
+    def _apply_class_weight(source: Any, class_weight: Any) -> None:
         if class_weight is not None and source.is_arrays:
             source.apply_class_weight(class_weight)
 
