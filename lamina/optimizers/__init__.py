@@ -322,8 +322,8 @@ class Optimizer:
         """
         layout = getattr(self, "_stateless_layout", None)
         if layout is None:
-            raise ValueError(f"Optimizer '{self.name}' has no state yet: call optimizer.build(model.trainable_variables)"
-                             " before using stateless_apply outside fit().")
+            raise ValueError(f"Optimizer '{self.name}' has no state yet: call "
+                             "optimizer.build(model.trainable_variables) before using stateless_apply outside fit().")
         keys, treedef = layout
         state = jax.tree_util.tree_unflatten(treedef, list(optimizer_variables))
         if keys is None:

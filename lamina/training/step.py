@@ -38,8 +38,8 @@ def pack_x_y_sample_weight(x: Any, y: Any = None, sample_weight: Any = None) -> 
     """The ``data`` a step receives: ``x`` alone (or ``(x,)`` when ``x`` is a list/tuple/dict),
     ``(x, y)`` or ``(x, y, sample_weight)``, as Keras packs it.
 
-    >>> pack_x_y_sample_weight(1), pack_x_y_sample_weight(1, 2), pack_x_y_sample_weight([1]), pack_x_y_sample_weight(1, None, 3)
-    (1, (1, 2), ([1],), (1, None, 3))
+    >>> pack_x_y_sample_weight(1), pack_x_y_sample_weight(1, 2), pack_x_y_sample_weight([1])
+    (1, (1, 2), ([1],))
     """
     if y is None and sample_weight is None:
         return (x,) if isinstance(x, (list, tuple, dict)) else x
@@ -95,12 +95,12 @@ class Steps:
         compiled = self._compiled
         total = None
         if compiled is not None and compiled.losses:
-            weighted = compiled.weighted_losses(y, y_pred, sample_weight)
-            if compiled.output_loss_trackers:
+            parts = compiled.per_output_losses(y, y_pred, sample_weight)
+            if compiled.output_loss_trackers:  # Keras tracks each output's loss before its weight
                 batch = batch_size_of(y_pred)
-                for tracker, value in zip(compiled.output_loss_trackers, weighted):
+                for tracker, value in zip(compiled.output_loss_trackers, parts):
                     tracker.update_state(value, sample_weight=batch)
-            total = sum(weighted)
+            total = sum(w * part for w, part in zip(compiled.loss_weights, parts))
         for extra in self.losses:
             total = extra if total is None else total + extra
         if total is None:  # nothing to minimise: a loss of 0, as in Keras

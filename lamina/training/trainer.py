@@ -548,7 +548,7 @@ class Trainer(Steps):
         if cb_list is not None:
             cb_list.on_test_begin()
         logs = None
-        for step_index, logs, metrics_variables in self._test_steps(source, cb_list, trainable, non_trainable):
+        for step_index, logs, _ in self._test_steps(source, cb_list, trainable, non_trainable):
             if cb_list is not None:
                 cb_list.on_test_batch_end(step_index, _pythonify(logs) if cb_list.wants_batch_logs(step_index)
                                           else None)
