@@ -87,7 +87,7 @@ def test_learning_rate_scheduler_changes_the_rate_each_epoch_as_keras(xy):
         rates = []
         sched = K.callbacks.LearningRateScheduler(lambda epoch: 0.1 * 0.5 ** epoch)
         record = K.callbacks.LambdaCallback(
-            on_epoch_end=lambda epoch, logs, m=model: rates.append(float(m.optimizer.learning_rate)))
+            on_epoch_end=lambda epoch, logs, m=model, r=rates: r.append(float(m.optimizer.learning_rate)))
         history = model.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0, callbacks=[sched, record])
         runs.append((rates, history.history["loss"], model.get_weights()))
     (k_rates, k_loss, k_w), (l_rates, l_loss, l_w) = runs
