@@ -73,7 +73,15 @@ class Callback:
 
     @property
     def model(self) -> Any:
-        """The model these callbacks are attached to."""
+        """The model these callbacks are attached to, holding the weights of the last finished step.
+
+        Inside ``fit`` the newest training state may be ahead of the model's weights; reading ``self.model``
+        writes it back first (Keras's ``jax_state_sync``), so ``self.model.get_weights()``, the optimizer's
+        ``learning_rate`` and the metrics are current, and changes made to them apply from the next step.
+        """
+        sync = getattr(self._model, "_sync_live_state", None)
+        if sync is not None:
+            sync()
         return self._model
 
     @model.setter
@@ -740,10 +748,11 @@ class ModelCheckpoint(_MonitorCallback):
         folder = os.path.dirname(filepath)
         if folder:
             os.makedirs(folder, exist_ok=True)
+        model = self.model  # synced: the weights of the last finished step
         if self.save_weights_only:
-            self._model.save_weights(filepath)
+            model.save_weights(filepath)
         else:
-            self._model.save(filepath)
+            model.save(filepath)
 
 
 class ReduceLROnPlateau(_MonitorCallback):

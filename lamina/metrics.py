@@ -16,6 +16,7 @@ Each metric has a functional core the jitted training step uses (``init_state``,
 from __future__ import annotations
 
 import inspect
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -154,6 +155,45 @@ def sparse_top_k_categorical_accuracy(y_true: Any, y_pred: Any, k: int = 5) -> A
 
 
 # ---------------------------------------------------------------------------------------- base class
+class MetricScope:
+    """Keras's ``StatelessScope`` for metrics: inside it, the metrics it maps read and write the given states.
+
+    A train step opens one over its ``metrics_variables``, so a metric's ``update_state``/``result`` (and a
+    user's ``compute_metrics`` calling them) stay pure under ``jax.jit``.
+
+    >>> m = Mean()
+    >>> with MetricScope({m: m.init_state()}) as scope:
+    ...     m.update_state(jnp.array([2.0, 4.0]))
+    >>> float(m.result_fn(scope.states[m])), float(m.result())
+    (3.0, 0.0)
+    """
+
+    _local = threading.local()
+
+    def __init__(self, states: dict[Metric, State]) -> None:
+        self.states = dict(states)
+
+    def __enter__(self) -> MetricScope:
+        self._stack().append(self)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stack().pop()
+
+    @classmethod
+    def _stack(cls) -> list[MetricScope]:
+        if not hasattr(cls._local, "stack"):
+            cls._local.stack = []
+        return cls._local.stack
+
+    @classmethod
+    def find(cls, metric: Metric) -> MetricScope | None:
+        for scope in reversed(cls._stack()):
+            if metric in scope.states:
+                return scope
+        return None
+
+
 class Metric:
     """Base class. Subclasses define ``init_state``, ``update_fn`` and ``result_fn`` as pure functions.
 
@@ -172,16 +212,64 @@ class Metric:
         self.dtype = str(jnp.dtype(dtype or "float32"))
         self._state: State | None = None  # made on first use: compile() creates metrics that never hold state
 
+    __hash__ = object.__hash__  # metrics key a ``MetricScope`` by identity
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
     @property
     def state(self) -> State:
-        """The accumulated state of the stateful shell (``update_state``/``result``)."""
+        """The accumulated state of the stateful shell (``update_state``/``result``), or the state an
+        enclosing ``MetricScope`` gives this metric."""
+        scope = MetricScope.find(self)
+        if scope is not None:
+            return scope.states[self]
         if self._state is None:
             self._state = self.init_state()
         return self._state
 
     @state.setter
     def state(self, value: State) -> None:
-        self._state = value
+        scope = MetricScope.find(self)
+        if scope is not None:
+            scope.states[self] = value
+        else:
+            self._state = value
+
+    # Keras 3's stateless API: the state as a flat list of arrays (``metrics_variables``)
+    @property
+    def variables(self) -> list[Any]:
+        """The state's arrays, in a fixed order (Keras's metric variables, as values)."""
+        return jax.tree_util.tree_leaves(self.state)
+
+    def _treedef(self) -> Any:
+        if getattr(self, "_state_treedef", None) is None:
+            self._state_treedef = jax.tree_util.tree_structure(jax.eval_shape(self.init_state))
+        return self._state_treedef
+
+    def _unflatten(self, variables: Any) -> State:
+        return jax.tree_util.tree_unflatten(self._treedef(), list(variables))
+
+    def stateless_update_state(self, metric_variables: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        """``update_state`` as a pure function of the metric's variables: returns the new variables.
+
+        >>> m = Mean()
+        >>> v = m.stateless_update_state(m.stateless_reset_state(), jnp.array([1.0, 2.0]))
+        >>> float(m.stateless_result(v))
+        1.5
+        """
+        with MetricScope({self: self._unflatten(metric_variables)}) as scope:
+            self.update_state(*args, **kwargs)
+        return jax.tree_util.tree_leaves(scope.states[self])
+
+    def stateless_result(self, metric_variables: Any) -> Any:
+        """``result`` computed from the given variables."""
+        with MetricScope({self: self._unflatten(metric_variables)}):
+            return self.result()
+
+    def stateless_reset_state(self) -> list[Any]:
+        """Fresh variables (zeros), as ``reset_state`` would leave them."""
+        return jax.tree_util.tree_leaves(self.init_state())
 
     # pure core
     def init_state(self) -> State:
@@ -204,7 +292,11 @@ class Metric:
 
     def reset_state(self) -> None:
         """Forget everything accumulated."""
-        self._state = None
+        scope = MetricScope.find(self)
+        if scope is not None:
+            scope.states[self] = self.init_state()
+        else:
+            self._state = None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Update and return the result (Keras's ``metric(y_true, y_pred)``)."""

@@ -223,21 +223,66 @@ class Model(Trainer, Layer):
             if key in merged:
                 w._value = merged[key]
 
-    def stateless_call(self, trainable: dict[str, Any], non_trainable: dict[str, Any], inputs: Any,
-                       training: bool = False, rng: Any = None) -> tuple[Any, dict[str, Any]]:
-        """Run the model as a pure function: returns ``(outputs, updated non_trainable)``."""
-        outputs, updates, _ = self._pure_apply(trainable, non_trainable, inputs, training, rng)
-        return outputs, {**non_trainable, **updates}
+    def stateless_call(self, trainable_variables: Any, non_trainable_variables: Any, inputs: Any,
+                       training: bool = False, return_losses: bool = False, rng: Any = None,
+                       **kwargs: Any) -> Any:
+        """Run the model as a pure function: ``(outputs, non_trainable_variables)`` (Keras 3's JAX API).
+
+        The variables are lists in the order of ``model.trainable_variables`` and
+        ``model.non_trainable_variables`` (as Keras passes them), or ``{weight path: array}`` dicts; the new
+        non-trainable values come back in the same form. ``return_losses=True`` adds the call's losses
+        (``add_loss``, activity and weight regularization) as a third item. Dropout draws from ``rng`` (inside
+        ``fit``, the step's key).
+        """
+        tkeys = [k for k, w in self._weight_keys() if w.trainable]
+        ntkeys = [k for k, w in self._weight_keys() if not w.trainable]
+        trainable = self._as_weight_dict(trainable_variables, tkeys, "trainable_variables")
+        non_trainable = self._as_weight_dict(non_trainable_variables, ntkeys, "non_trainable_variables")
+        if rng is None and training:
+            rng = self.__dict__.get("_step_rng")
+        outputs, updates, losses = self._apply_with_losses(trainable, non_trainable, inputs, training, rng)
+        merged = {**non_trainable, **updates}
+        new_non_trainable = merged if isinstance(non_trainable_variables, dict) else [merged[k] for k in ntkeys]
+        if not return_losses:
+            return outputs, new_non_trainable
+        penalty = self._weight_penalty(trainable)
+        if penalty is not None:
+            losses.append(penalty)
+        return outputs, new_non_trainable, losses
+
+    def _as_weight_dict(self, values: Any, keys: list[str], what: str) -> dict[str, Any]:
+        if isinstance(values, dict):
+            return values
+        values = list(values)
+        if len(values) != len(keys):
+            raise ValueError(f"Model '{self.name}'.stateless_call received {len(values)} {what}, but the model has "
+                             f"{len(keys)}: pass them in the order of model.{what}.")
+        return dict(zip(keys, values))
+
+    def _weight_penalty(self, trainable: dict[str, Any]) -> Any:
+        """The weight regularizers' sum over ``trainable`` (``None`` when no weight has a regularizer)."""
+        penalty = None
+        for key, w in self._weight_keys():
+            if w.regularizer is not None and key in trainable:
+                term = w.regularizer(trainable[key])
+                penalty = term if penalty is None else penalty + term
+        return penalty
 
     def _pure_apply(self, trainable: dict[str, Any], non_trainable: dict[str, Any], inputs: Any,
                     training: bool, rng: Any) -> tuple[Any, dict[str, Any], Any]:
+        """``(outputs, updated non-trainable entries, sum of the call's losses)`` for dict parameters."""
+        outputs, updates, losses = self._apply_with_losses(trainable, non_trainable, inputs, training, rng)
+        return outputs, updates, (sum(losses) if losses else jnp.zeros(()))
+
+    def _apply_with_losses(self, trainable: dict[str, Any], non_trainable: dict[str, Any], inputs: Any,
+                           training: bool, rng: Any) -> tuple[Any, dict[str, Any], list[Any]]:
         keyed = self._weight_keys()
         merged = {**trainable, **non_trainable}
         values = {id(w): merged[k] for k, w in keyed if k in merged}
         with CallScope(values=values, training=training, rng=rng) as scope:
             self._ensure_built_for(inputs)
             outputs = self._call_with_training(inputs, (), {}, training)
-            losses = sum(scope.losses) if scope.losses else jnp.zeros(())
+            losses = [sum(scope.losses)] if scope.losses else []
         by_id = {id(w): k for k, w in keyed}
         updates = {by_id[i]: v for i, v in scope.updates.items() if i in by_id}
         return outputs, updates, losses

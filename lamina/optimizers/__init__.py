@@ -293,8 +293,45 @@ class Optimizer:
         return jax.device_put(state)
 
     def build(self, params: PyTree) -> None:
-        """Create the state for ``params`` and keep it in ``self.state`` (Keras's ``optimizer.build``)."""
+        """Create the state for ``params`` and keep it in ``self.state`` (Keras's ``optimizer.build``).
+
+        ``params`` may be a list of a model's variables (``model.trainable_variables``), as in Keras; the
+        state is then laid out for ``stateless_apply`` over lists of arrays in that order.
+        """
+        if isinstance(params, (list, tuple)):
+            params = [getattr(p, "_value", p) for p in params]
+            self.state = self.init(params)
+            self._stateless_layout = (None, jax.tree_util.tree_structure(self.state))
+            return
         self.state = self.init(params)
+
+    def stateless_apply(self, optimizer_variables: Any, grads: Any, trainable_variables: Any
+                        ) -> tuple[list[Any], list[Any]]:
+        """Keras 3's pure update over lists: ``(new trainable_variables, new optimizer_variables)``.
+
+        ``optimizer_variables`` is the flat list a train step's state holds (``fit`` lays it out, or
+        ``build(model.trainable_variables)`` does); ``grads`` and ``trainable_variables`` are lists in the
+        model's order.
+
+        >>> import jax.numpy as jnp
+        >>> opt = SGD(learning_rate=0.5)
+        >>> opt.build([jnp.zeros((2,))])
+        >>> params, _ = opt.stateless_apply(jax.tree_util.tree_leaves(opt.state), [jnp.ones((2,))], [jnp.zeros((2,))])
+        >>> [float(v) for v in params[0]]
+        [-0.5, -0.5]
+        """
+        layout = getattr(self, "_stateless_layout", None)
+        if layout is None:
+            raise ValueError(f"Optimizer '{self.name}' has no state yet: call "
+                             "optimizer.build(model.trainable_variables) before using stateless_apply outside fit().")
+        keys, treedef = layout
+        state = jax.tree_util.tree_unflatten(treedef, list(optimizer_variables))
+        if keys is None:
+            new_params, new_state = self.apply(list(grads), state, list(trainable_variables))
+            return list(new_params), jax.tree_util.tree_leaves(new_state)
+        params = dict(zip(keys, trainable_variables))
+        new_params, new_state = self.apply(dict(zip(keys, grads)), state, params)
+        return [new_params[k] for k in keys], jax.tree_util.tree_leaves(new_state)
 
     def _clip(self, grads: list[Any]) -> list[Any]:
         if self.clipnorm and self.clipnorm > 0:

@@ -1,7 +1,8 @@
 """The losses and metrics given to ``compile``, resolved against a model's outputs.
 
-Everything here is pure: ``total_loss`` and ``update_metrics`` run inside the jitted step, with metric
-state as a pytree that stays on the device until ``results`` reads it back.
+Everything here is pure: ``total_loss`` runs inside the jitted step, and the metrics are Keras's two
+metric objects, ``compile_metrics`` (every compiled metric of every output, whose result is a dict) and,
+for several outputs, one ``<output>_loss`` mean per output, whose states travel in ``metrics_variables``.
 
 >>> import numpy as np
 >>> from lamina import layers, Sequential
@@ -18,17 +19,43 @@ from __future__ import annotations
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
-from lamina.backend import quick_jit
+from lamina import losses as losses_module
+from lamina import metrics as metrics_module
+from lamina.graph import KerasTensor
 
-#: The key under which a metric state carries its current values (written by every update).
-RESULTS = "__results__"
+
+class CompileMetrics(metrics_module.Metric):
+    """Keras's ``compile_metrics``: the compiled metrics of every output as one metric with a dict result."""
+
+    def __init__(self, compiled: CompiledLossesAndMetrics) -> None:
+        super().__init__(name="compile_metrics")
+        self._compiled = compiled
+
+    @property
+    def metrics(self) -> list[metrics_module.Metric]:
+        return [metric for entries in self._compiled.metrics for _, metric, _ in entries]
+
+    def init_state(self) -> dict[str, Any]:
+        return {log_name: metric.init_state() for entries in self._compiled.metrics for log_name, metric, _ in entries}
+
+    def update_fn(self, state: Any, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Any:
+        compiled = self._compiled
+        ys, preds = compiled.flatten_targets(y_true), compiled.flatten_outputs(y_pred)
+        new = dict(state)
+        for entries, t, p in zip(compiled.metrics, ys, preds):
+            for log_name, metric, weighted in entries:
+                new[log_name] = metric.update_fn(state[log_name], t, p, sample_weight if weighted else None)
+        return new
+
+    def result_fn(self, state: Any) -> dict[str, Any]:
+        return {log_name: metric.result_fn(state[log_name])
+                for entries in self._compiled.metrics for log_name, metric, _ in entries}
 
 
 class CompiledLossesAndMetrics:
-    """Per-output losses (with weights) and metrics, plus the running mean of the total loss."""
+    """Per-output losses (with weights) and metrics, resolved against the model's outputs and targets."""
 
     def __init__(self, loss: Any, loss_weights: Any, metrics: Any, weighted_metrics: Any) -> None:
         self.loss_spec = loss
@@ -40,43 +67,53 @@ class CompiledLossesAndMetrics:
         self.losses: list[Any] = []
         self.loss_weights: list[float] = []
         self.metrics: list[list[tuple[str, Any, bool]]] = []  # per output: (log name, metric, weighted)
+        self.compile_metrics = CompileMetrics(self) if (metrics or weighted_metrics) else None
+        self.output_loss_trackers: list[metrics_module.Mean] = []  # one per output, for several outputs
         self._structure: str = "single"
         self._dict_keys: list[str] = []
-        self._init_jit: Any = None
         self._signature: Any = None
 
     # ---------------------------------------------------------------------------- resolution
-    def resolve(self, model: Any, y_sample: Any) -> None:
-        """Match the loss/metric specs to the model outputs, using target shapes for 'accuracy'."""
-        from lamina import losses as losses_module
-        from lamina import metrics as metrics_module
+    def resolve(self, model: Any, y_sample: Any, outputs: Any = None) -> None:
+        """Match the loss/metric specs to the model outputs, using target shapes for 'accuracy'.
 
-        outputs = model._outputs_struct
+        ``outputs`` is the outputs' structure of shapes for a model without a graph (a subclassed model:
+        ``jax.eval_shape`` of its call); a functional model's own output tensors are used otherwise.
+        """
+        if outputs is None:
+            outputs = model._outputs_struct
         leaves, tree = jax.tree_util.tree_flatten(y_sample)
-        signature = (id(outputs), tree, [(np.shape(t)[1:], np.asarray(t).dtype.kind) for t in leaves])
+        out_sig = jax.tree_util.tree_map(lambda t: (tuple(t.shape), str(t.dtype)), outputs,
+                                         is_leaf=lambda t: isinstance(t, KerasTensor))
+        signature = (str(out_sig), tree, [(np.shape(t)[1:], np.asarray(t).dtype.kind) for t in leaves])
         if self.resolved and signature == self._signature:
-            return  # same outputs and target shapes: keep the resolved losses, metrics and their jitted helpers
+            return  # same outputs and target shapes: keep the resolved losses and metrics
         self._signature = signature
-        self._init_jit = None
+
+        def name_of(t: Any, i: int) -> str:
+            history = getattr(t, "history", None)
+            return history.layer.name if history is not None else f"output_{i}"
+
         if isinstance(outputs, dict):
             self._structure, self._dict_keys = "dict", list(outputs)
             names = list(outputs)
             out_tensors = [outputs[k] for k in names]
-        elif isinstance(outputs, list):
+        elif isinstance(outputs, (list, tuple)):
             self._structure = "list"
             out_tensors = list(outputs)
-            names = [t.history.layer.name for t in out_tensors]
+            names = [name_of(t, i) for i, t in enumerate(out_tensors)]
         else:
             self._structure = "single"
             out_tensors = [outputs]
-            names = [outputs.history.layer.name]
+            names = [name_of(outputs, 0)]
         self.output_names = names
         ys = self.flatten_targets(y_sample)
-        if len(ys) != len(out_tensors):
+        if self.loss_spec is not None and len(ys) != len(out_tensors):
             raise ValueError(f"Model '{model.name}' has {len(out_tensors)} outputs ({names}) but received "
                              f"{len(ys)} target arrays. Pass one target per output, as a list or a dict keyed by "
                              "output name.")
-        self.losses = [losses_module.get(spec) for spec in self._per_output(self.loss_spec, names, "loss")]
+        self.losses = ([losses_module.get(spec) for spec in self._per_output(self.loss_spec, names, "loss")]
+                       if self.loss_spec is not None else [])
         weights = self.loss_weights_spec
         if weights is None:
             self.loss_weights = [1.0] * len(names)
@@ -84,9 +121,11 @@ class CompiledLossesAndMetrics:
             self.loss_weights = [float(weights.get(n, 1.0)) for n in names]
         else:
             self.loss_weights = [float(w) for w in weights]
+        self.output_loss_trackers = ([metrics_module.Mean(name=f"{n}_loss") for n in names]
+                                     if len(names) > 1 and self.losses else [])
         self.metrics = []
         for i, (name, t) in enumerate(zip(names, out_tensors)):
-            y_shape = tuple(np.shape(ys[i]))
+            y_shape = tuple(np.shape(ys[i])) if i < len(ys) else tuple(t.shape)
             entries = []
             for weighted, spec in ((False, self.metrics_spec), (True, self.weighted_metrics_spec)):
                 for metric_spec in self._metrics_for(spec, names, i):
@@ -96,6 +135,9 @@ class CompiledLossesAndMetrics:
                         log_name = f"weighted_{metric.name}" if metric.name in [e[0] for e in entries] else log_name
                     entries.append((log_name, metric, weighted))
             self.metrics.append(entries)
+        if self.compile_metrics is not None:
+            self.compile_metrics._state_treedef = None
+            self.compile_metrics.reset_state()
         self.resolved = True
 
     @staticmethod
@@ -144,52 +186,16 @@ class CompiledLossesAndMetrics:
         ys, preds = self.flatten_targets(y), self.flatten_outputs(y_pred)
         return [loss(t, p, sample_weight=sample_weight) for loss, t, p in zip(self.losses, ys, preds)]
 
+    def weighted_losses(self, y: Any, y_pred: Any, sample_weight: Any) -> list[Any]:
+        """Each output's loss times its ``loss_weights`` entry."""
+        parts = self.per_output_losses(y, y_pred, sample_weight)
+        return [w * part for w, part in zip(self.loss_weights, parts)]
+
     def total_loss(self, y: Any, y_pred: Any, sample_weight: Any) -> Any:
         parts = self.per_output_losses(y, y_pred, sample_weight)
         return sum(w * part for w, part in zip(self.loss_weights, parts))
 
-    def init_metrics(self) -> dict[str, Any]:
-        """Fresh metric accumulators (zeros made by one cached jitted call, not one eager op per array)."""
-        if self._init_jit is None:
-            self._init_jit = quick_jit(self._init_metrics)
-        return self._init_jit()
-
-    def _init_metrics(self) -> dict[str, Any]:
-        state: dict[str, Any] = {"loss": (jnp.zeros(()), jnp.zeros(()))}
-        for entries in self.metrics:
-            for log_name, metric, _ in entries:
-                state[log_name] = metric.init_state()
-        return {**state, RESULTS: self._results(state)}
-
-    def update_metrics(self, state: dict[str, Any], loss: Any, y: Any, y_pred: Any, sample_weight: Any
-                       ) -> dict[str, Any]:
-        ys, preds = self.flatten_targets(y), self.flatten_outputs(y_pred)
-        batch = jnp.asarray(jax.tree_util.tree_leaves(preds)[0].shape[0], jnp.float32)
-        total, count = state["loss"]
-        new = dict(state)
-        new["loss"] = (total + loss * batch, count + batch)
-        for entries, t, p in zip(self.metrics, ys, preds):
-            for log_name, metric, weighted in entries:
-                sw = sample_weight if weighted else None
-                new[log_name] = metric.update_fn(state[log_name], t, p, sw)
-        # The values too, a few scalar operations inside the step: reading them back needs no compiled call.
-        new[RESULTS] = self._results(new)
-        return new
-
-    def results(self, state: dict[str, Any]) -> dict[str, float]:
-        """Read the metric values back to the host: one device sync, no compiled call (every update and
-        ``init_metrics`` store the values under ``RESULTS``)."""
-        fetched = jax.device_get(state[RESULTS])
-        return {k: float(np.asarray(v)) for k, v in fetched.items()}
-
-    def _results(self, state: dict[str, Any]) -> dict[str, Any]:
-        values: dict[str, Any] = {}
-        total, count = state["loss"]
-        values["loss"] = total / jnp.maximum(count, 1.0)
-        for entries in self.metrics:
-            for log_name, metric, _ in entries:
-                values[log_name] = metric.result_fn(state[log_name])
-        return values
-
     def names(self) -> list[str]:
-        return ["loss"] + [log_name for entries in self.metrics for log_name, _, _ in entries]
+        """Keras's order of the flattened logs: the loss, each output's loss, then the compiled metrics."""
+        return (["loss"] + [t.name for t in self.output_loss_trackers]
+                + [log_name for entries in self.metrics for log_name, _, _ in entries])

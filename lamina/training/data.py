@@ -209,10 +209,7 @@ class IteratorSource:
 
     @staticmethod
     def _unpack(item: Any) -> tuple[Any, Any, Any]:
-        if not isinstance(item, tuple) or len(item) not in (1, 2, 3):
-            raise ValueError("A data generator must yield (x, y) or (x, y, sample_weight) tuples; received "
-                             f"{type(item).__name__}.")
-        x, y, sw = (tuple(item) + (None, None))[:3]
+        x, y, sw = unpack_batch(item)
         return to_arrays(x), to_arrays(y), None if sw is None else np.asarray(sw, dtype=np.float32)
 
     def sample(self) -> tuple[Any, Any]:
@@ -237,6 +234,43 @@ class IteratorSource:
                     return
             count += 1
             yield self._unpack(item)
+
+
+def _host(value: Any) -> Any:
+    """A torch tensor (or anything with ``.numpy()``, such as a ``tf.Tensor``) as a NumPy array."""
+    if value is None or isinstance(value, (np.ndarray, jax.Array, dict, list, tuple)):
+        return value
+    if hasattr(value, "detach") and hasattr(value, "cpu"):  # torch.Tensor
+        return value.detach().cpu().numpy()
+    if hasattr(value, "numpy") and not isinstance(value, np.generic):
+        return value.numpy()
+    return value
+
+
+def unpack_batch(item: Any) -> tuple[Any, Any, Any]:
+    """``(x, y, sample_weight)`` of one batch from a generator, a ``PyDataset``, a torch ``DataLoader``
+    (which yields lists ``[x, y]``) or a ``tf.data`` iterator (tensors); ``x`` alone is allowed.
+
+    >>> [None if v is None else v.shape for v in unpack_batch([np.zeros((2, 3)), np.zeros(2)])]
+    [(2, 3), (2,), None]
+    """
+    if isinstance(item, dict) or is_array_like(item) and not isinstance(item, (list, tuple)):
+        return _host(item), None, None
+    if isinstance(item, (list, tuple)) and len(item) in (1, 2, 3):
+        x, y, sw = (tuple(item) + (None, None))[:3]
+        return _host(x), _host(y), _host(sw)
+    raise ValueError("A data generator must yield x, (x, y) or (x, y, sample_weight) (tuples or lists); received "
+                     f"{type(item).__name__}" + (f" of {len(item)} items." if isinstance(item, (list, tuple)) else "."))
+
+
+def batch_inputs(item: Any) -> Any:
+    """The inputs ``x`` of one batch (for ``predict`` on an iterable of batches)."""
+    if isinstance(item, (list, tuple)) and len(item) in (1, 2, 3) and not all(
+            isinstance(v, (int, float)) for v in item):
+        first = item[0]
+        if len(item) == 1 or hasattr(first, "shape") or isinstance(first, (dict, list)):
+            return _host(first)
+    return _host(item)
 
 
 def make_source(x: Any, y: Any, sample_weight: Any, batch_size: int | None, steps: int | None,

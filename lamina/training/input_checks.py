@@ -22,8 +22,6 @@ from typing import Any
 
 import numpy as np
 
-from lamina import shape_checks
-
 _ENABLED = os.environ.get("LAMINA_CHECK_INPUTS", "1") != "0"
 _CHUNK_ROWS = 8192
 
@@ -81,11 +79,11 @@ def check_finite(arrays: dict[str, np.ndarray]) -> None:
                     "those rows), or turn this check off with lamina.training.input_checks.set_enabled(False).")
 
 
-def check_fit_arrays(model: Any, x: Any, y: Any, sample_weight: Any = None, what: str = "fit()") -> None:
-    """All checks on in-memory data, before the first step: samples, finite values, targets over every row."""
+def check_fit_arrays(x: Any, y: Any, sample_weight: Any = None, what: str = "fit()") -> None:
+    """The checks on in-memory data before the first step: some samples, and only finite values.
+
+    (The targets are checked against the model over every row by ``shape_checks.check_targets``.)"""
     inputs = named_arrays(x, "x")
     targets = named_arrays(y, "y")
     check_samples({**inputs, **targets}, what)
     check_finite({**inputs, **targets, **named_arrays(sample_weight, "sample_weight")})
-    if y is not None and getattr(model, "loss", None) is not None:
-        shape_checks.check_targets(model, y, model.loss)

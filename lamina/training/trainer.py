@@ -1,14 +1,17 @@
-"""compile / fit / evaluate / predict for lamina models (mixed into ``Model``).
+"""compile / fit / evaluate / predict for lamina models (mixed into ``Model``), on Keras 3's step API.
 
-The training step is one pure function of ``(trainable, non_trainable, optimizer state, metric state)``,
-jitted once per model and batch shape with its state buffers donated. The dataset is put on the device
-once per ``fit``; each step gathers its batch on the device from an epoch permutation, so the host only
-sends a step index. With ``steps_per_execution="auto"`` (the default) one compiled call runs a loop of
-up to 256 steps, as many as take about a second (measured while training), which removes the per-step
-dispatch cost that dominates small models; the loop takes its step count as an argument, so calls of any
-length share one compilation. ``evaluate`` fuses batches the same way, ``predict`` in a ``lax.scan``.
-Metrics accumulate on the device and are read back only when the progress bar redraws or an epoch ends.
-JAX's persistent compilation cache (``~/.cache/lamina/jax``) lets a second run skip compiling.
+Training runs the model's ``train_step(state, data) -> (logs, state)`` (``training/step.py`` holds the
+default; a user's override is what runs), jitted once per model and batch shape with its state donated.
+The dataset is put on the device once per ``fit``; each step gathers its batch on the device from an epoch
+permutation, so the host only sends a step index. ``training/pacing.py`` groups steps into fused calls
+(``steps_per_execution="auto"``) and ``training/speed.py`` splits convolution batches into chunks; neither
+changes what a user observes.
+
+State users can trust (Keras's ``jax_state_sync``): between steps the newest state lives in the loop and
+``model._live_state``; a callback reading ``self.model``, the end of an epoch and any exit from ``fit``
+(an exception, ``KeyboardInterrupt``) write it into the weights, the optimizer and the metrics, and the
+next step then reads the state back from the model, so a learning rate or weights set by a callback take
+effect at the next step.
 
 >>> import numpy as np
 >>> from lamina import layers, Sequential
@@ -24,21 +27,46 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, Protocol
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from lamina import metrics as metrics_module
 from lamina.backend import short_lived_compile_options
 from lamina.distribution import constrain_batch, place_data, place_like, place_params
 from lamina.distribution import distribution as current_distribution
-from lamina.training import data, input_checks, staging
+from lamina.training import data, input_checks, pacing, speed, staging
 from lamina.training.compiled import CompiledLossesAndMetrics
+from lamina.training.pacing import Pacer as _Pacer
+from lamina.training.step import Steps, TrainState, pack_x_y_sample_weight
+
+__all__ = ["Trainer", "TrainState", "ModelLike"]
 
 
-class Trainer:
-    """compile / fit / evaluate / predict on top of ``Model._pure_apply``."""
+class ModelLike(Protocol):
+    """What ``Trainer`` needs from the class it is mixed into (``Model``)."""
+
+    name: str
+    built: bool
+    inputs: list[Any]
+    outputs: list[Any]
+    _functional: bool
+    _outputs_struct: Any
+
+    def _weight_keys(self) -> list[tuple[str, Any]]: ...
+    def get_params(self) -> tuple[dict[str, Any], dict[str, Any]]: ...
+    def set_params(self, trainable: dict[str, Any], non_trainable: dict[str, Any] | None = None) -> None: ...
+    def stateless_call(self, trainable: Any, non_trainable: Any, inputs: Any, training: bool = False,
+                       return_losses: bool = False) -> Any: ...
+    def _ensure_built_for(self, inputs: Any) -> None: ...
+    def _require_built(self, what: str) -> None: ...
+    def _flatten_inputs(self, inputs: Any) -> list[Any]: ...
+
+
+class Trainer(Steps):
+    """compile / fit / evaluate / predict on top of the model's ``train_step``/``test_step``/``predict_step``."""
 
     def __init__(self) -> None:
         self.compiled = False
@@ -46,17 +74,22 @@ class Trainer:
         self.loss: Any = None
         self.stop_training = False
         self.history: Any = None
+        self.train_function: Any = None
         self._compiled: CompiledLossesAndMetrics | None = None
+        self._loss_tracker: metrics_module.Mean | None = None
         self._jit_cache: dict[Any, Any] = {}
         self._paces: dict[tuple[str, int], _Pacer] = {}  # measured "auto" paces by (mode, batch size)
         self._compile_config: dict[str, Any] = {}
+        self._live_state: TrainState | None = None  # the loop's state while it is ahead of the weights
+        self._step_rng: Any = None  # the traced dropout key of the step being traced
+        self._split_batches = False  # whether the step being traced may run its batch as chunks
 
     # ------------------------------------------------------------------------------ compile
     def compile(self, optimizer: Any = "rmsprop", loss: Any = None, loss_weights: Any = None, metrics: Any = None,
                 weighted_metrics: Any = None, run_eagerly: bool = False, steps_per_execution: int | str = "auto",
                 jit_compile: Any = "auto", auto_scale_loss: bool = True) -> None:
         """Configure training with Keras's arguments: an optimizer, a loss and metrics (names or objects)."""
-        from lamina import optimizers
+        from lamina import optimizers  # optimizers import layers' modules; the model imports this one first
 
         if steps_per_execution != "auto" and not (isinstance(steps_per_execution, (int, np.integer))
                                                   and steps_per_execution >= 1):
@@ -65,109 +98,101 @@ class Trainer:
         self.optimizer = optimizers.get(optimizer)
         self.loss = loss
         self._compiled = CompiledLossesAndMetrics(loss, loss_weights, metrics, weighted_metrics)
+        self._loss_tracker = metrics_module.Mean(name="loss")
         self._compile_config = {"optimizer": optimizer, "loss": loss, "loss_weights": loss_weights,
                                 "metrics": metrics, "weighted_metrics": weighted_metrics,
                                 "run_eagerly": run_eagerly, "steps_per_execution": steps_per_execution,
                                 "jit_compile": jit_compile}
         self.compiled = True
+        self.train_function = None
         self._paces = {key: pace for key, pace in self._paces.items() if key[0] == "predict"}
         self._jit_cache = {key: fn for key, fn in self._jit_cache.items() if key[0] == "predict"}
 
     @property
+    def metrics(self) -> list[metrics_module.Metric]:
+        """Keras's ``model.metrics``: the loss tracker, ``compile_metrics``, per-output loss trackers (several
+        outputs), then the metrics set as attributes of the model."""
+        out: list[metrics_module.Metric] = []
+        if self.compiled and self._loss_tracker is not None:
+            out.append(self._loss_tracker)
+            compiled = self._compiled
+            if compiled.compile_metrics is not None:
+                out.append(compiled.compile_metrics)
+            out.extend(compiled.output_loss_trackers)
+        for value in vars(self).values():
+            if isinstance(value, metrics_module.Metric) and all(value is not m for m in out):
+                out.append(value)
+        return out
+
+    @property
     def metrics_names(self) -> list[str]:
-        return self._compiled.names() if self._compiled and self._compiled.resolved else ["loss"]
+        return [m.name for m in self.metrics]
+
+    @property
+    def metrics_variables(self) -> list[Any]:
+        return [leaf for m in self.metrics for leaf in m.variables]
+
+    def reset_metrics(self) -> None:
+        for m in self.metrics:
+            m.reset_state()
+
+    def _uses_default(self, name: str) -> bool:
+        return getattr(type(self), name) is getattr(Steps, name)
 
     def _require_compiled(self, what: str) -> CompiledLossesAndMetrics:
-        if not self.compiled or self._compiled is None or self._compiled.loss_spec is None:
-            raise RuntimeError(f"You must compile model '{self.name}' with a loss before calling {what}, e.g. "
+        if not self.compiled or self._compiled is None:
+            raise RuntimeError(f"You must compile model '{self.name}' before calling {what}, e.g. "
                                "model.compile(optimizer='adam', loss='sparse_categorical_crossentropy', "
                                "metrics=['accuracy']).")
+        defaults = all(self._uses_default(n) for n in ("train_step", "compute_loss", "compute_loss_and_updates"))
+        if what == "fit()" and defaults and self._compiled.loss_spec is None:
+            warnings.warn(f"Model '{self.name}' was compiled without a loss: fit() reports a loss of 0 and only "
+                          "losses added with add_loss train it (as in Keras). Pass one, e.g. "
+                          "model.compile(optimizer='adam', loss='mse'), or override compute_loss or train_step.",
+                          stacklevel=3)
         return self._compiled
 
-    # --------------------------------------------------------------------------- step functions
-    def _loss_fn(self, trainable: Any, non_trainable: Any, x: Any, y: Any, sw: Any, rng: Any) -> Any:
-        y_pred, updates, aux = self._pure_apply(trainable, non_trainable, x, True, rng)
-        total = self._compiled.total_loss(y, y_pred, sw) + aux + self._weight_penalty(trainable)
-        return total, (y_pred, updates)
+    # ------------------------------------------------------------------ the default step's speed hooks
+    def _loss_gradient(self) -> Any:
+        grad_fn = super()._loss_gradient()
+        if not self._split_batches:
+            return grad_fn
 
-    def _weight_penalty(self, trainable: dict[str, Any]) -> Any:
-        penalty = jnp.zeros(())
-        for key, w in self._weight_keys():
-            if w.regularizer is not None and key in trainable:
-                penalty = penalty + w.regularizer(trainable[key])
-        return penalty
-
-    def _make_train_step(self, split: bool = True) -> Any:
-        """The pure train step; ``split`` lets it run large batches as chunks (``micro_batch_rows``)."""
-        compiled = self._require_compiled("fit()")
-        optimizer = self.optimizer
-        grad_fn = jax.value_and_grad(self._loss_fn, has_aux=True)
-        constraints = {key: w.constraint for key, w in self._weight_keys() if w.constraint is not None}
-        micro_ok = split and self._micro_batching_allowed()
-
-        def step(state: Any, x: Any, y: Any, sw: Any, rng: Any) -> Any:
-            trainable, non_trainable, opt_state, metric_state = state
-            rows = micro_batch_rows(jax.tree_util.tree_leaves(x)[0].shape[0]) if micro_ok else None
+        def maybe_chunked(tv: Any, ntv: Any, mv: Any, x: Any, y: Any, sw: Any, training: bool) -> Any:
+            rows = speed.micro_batch_rows(jax.tree_util.tree_leaves(x)[0].shape[0])
             if rows is None:
-                (loss, (y_pred, updates)), grads = grad_fn(trainable, non_trainable, x, y, sw, rng)
-            else:
-                (loss, (y_pred, updates)), grads = _micro_batched(grad_fn, rows, trainable, non_trainable, x, y, sw,
-                                                                  rng)
-            trainable, opt_state = optimizer.apply(grads, opt_state, trainable)
-            for key, constraint in constraints.items():
-                if key in trainable:
-                    trainable[key] = constraint(trainable[key])
-            non_trainable = {**non_trainable, **updates}
-            metric_state = compiled.update_metrics(metric_state, loss, y, y_pred, sw)
-            return trainable, non_trainable, opt_state, metric_state
+                return grad_fn(tv, ntv, mv, x, y, sw, training)
+            chunked = speed.micro_batched(grad_fn, rows, lambda key: setattr(self, "_step_rng", key),
+                                          self._step_rng)
+            return chunked(tv, ntv, mv, x, y, sw, training)
 
-        return step
+        return maybe_chunked
+
+    def _apply_constraints(self, trainable_variables: Any) -> Any:
+        weights = [w for _, w in self._weight_keys() if w.trainable]
+        if not any(w.constraint is not None for w in weights):
+            return trainable_variables
+        return [v if w.constraint is None else w.constraint(v) for w, v in zip(weights, trainable_variables)]
 
     def _micro_batching_allowed(self) -> bool:
-        """Whether a train step may split its batch into chunks (``micro_batch_rows``) without changing results.
-
-        The gradient of the batch's mean loss is then the mean of the chunks' gradients: true when every loss
-        averages over the samples (``sum_over_batch_size``, no class mask that renormalises by the batch), no
-        layer reads batch statistics or adds losses (no non-trainable weights such as BatchNormalization's,
-        no activity regularizers, only lamina's own layers in a Sequential or functional model), and the batch
-        is not sharded over devices. Only models with convolutions gain, on the CPU backend.
-        """
-        from lamina import losses as losses_module
-        from lamina.layers.convolution import BaseConv
+        """Whether a train step may split its batch into chunks (``speed.micro_batching_allowed``)."""
+        from lamina.layers.convolution import BaseConv  # layers sit above training in the import order
         from lamina.layers.regularization import ActivityRegularization
 
-        if jax.default_backend() != "cpu" or current_distribution() is not None:
-            return False
-        if not (self._functional or type(self).__module__.startswith("lamina.")) or self.non_trainable_weights:
-            return False
-        layers = list(_walk_layers(self))
-        if not any(isinstance(layer, BaseConv) for layer in layers):
-            return False
-        for layer in layers:
-            own = type(layer).__module__.startswith("lamina.")
-            if not own or isinstance(layer, ActivityRegularization) or layer.activity_regularizer is not None:
-                return False
-        for loss in self._compiled.losses:
-            if not isinstance(loss, losses_module.Loss) or loss.reduction not in ("sum_over_batch_size", "mean"):
-                return False
-            if getattr(loss, "ignore_class", None) is not None or (
-                    getattr(loss, "_fn_kwargs", {}).get("ignore_class") is not None):
-                return False
-        return True
+        return speed.micro_batching_allowed(self, BaseConv, ActivityRegularization)
 
-    def _make_test_step(self) -> Any:
-        compiled = self._require_compiled("evaluate()")
-
-        def step(trainable: Any, non_trainable: Any, metric_state: Any, x: Any, y: Any, sw: Any) -> Any:
-            y_pred, _, aux = self._pure_apply(trainable, non_trainable, x, False, None)
-            loss = compiled.total_loss(y, y_pred, sw) + aux + self._weight_penalty(trainable)
-            return compiled.update_metrics(metric_state, loss, y, y_pred, sw)
-
-        return step
+    # --------------------------------------------------------------------------- step functions
+    def _run_train_step(self, state: Any, x: Any, y: Any, sw: Any, rng: Any, split: bool) -> Any:
+        """Trace the model's ``train_step`` on one batch with the step's dropout key (inside ``jit``)."""
+        self._step_rng, self._split_batches = rng, split and self._micro_batching_allowed()
+        try:
+            logs, state = self.train_step(state, pack_x_y_sample_weight(x, y, sw))
+        finally:
+            self._step_rng, self._split_batches = None, False
+        return logs, TrainState(*state)
 
     def _indexed_step(self, dist: Any, split: bool) -> Any:
         """One step on the batch ``order[start:start+size]`` of device-resident data (not jitted)."""
-        step = self._make_train_step(split)
         cast = self._input_caster()
 
         def indexed(state: Any, xs: Any, ys: Any, sws: Any, order: Any, start: Any, seeds: Any, size: int) -> Any:
@@ -176,7 +201,7 @@ class Trainer:
             x, y = cast(jax.tree_util.tree_map(take, xs)), jax.tree_util.tree_map(take, ys)
             sw = None if sws is None else take(sws)
             x, y, sw = constrain_batch((x, y, sw), dist)
-            return step(state, x, y, sw, _step_key(seeds[0], seeds[1], start))
+            return self._run_train_step(state, x, y, sw, _step_key(seeds[0], seeds[1], start), split)
 
         return indexed
 
@@ -184,8 +209,7 @@ class Trainer:
         """The jitted step, or (``fused``) a loop of consecutive steps whose count is an argument.
 
         The fused function takes ``count`` as a traced argument, so one compilation serves calls of any
-        length: the measured calls of the first epoch, later epochs and a shorter last call alike.
-        ``split=False`` keeps every batch whole and compiles with ``backend.short_lived_compile_options``:
+        length. ``split=False`` keeps every batch whole and compiles with ``short_lived_compile_options``:
         ``"auto"`` pacing runs its few single steps so (the first call's compilation is then the shortest),
         and only its fused calls split batches into chunks.
         """
@@ -196,10 +220,9 @@ class Trainer:
 
             def loop(state: Any, xs: Any, ys: Any, sws: Any, order: Any, start: Any, count: Any, seeds: Any,
                      size: int) -> Any:
-                return _fused_loop(lambda carry, row: indexed(carry, xs, ys, sws, order, row, seeds, size), state,
-                                   start, count, size)
+                one = lambda st, row: indexed(st, xs, ys, sws, order, row, seeds, size)  # noqa: E731
+                return _fused_steps(one, state, start, count, size)
 
-            # auto pacing's few whole-batch single steps: compiled for a short first compilation
             options = short_lived_compile_options() if not (fused or split) else None
             return jax.jit(loop if fused else indexed, static_argnames=("size",), donate_argnums=(0,),
                            compiler_options=options)
@@ -232,20 +255,30 @@ class Trainer:
             fn = self._jit_cache[key] = build()
         return fn
 
-    def _train_batch_fn(self) -> Any:
-        """The jitted step for batches that come from Python (generators, ``train_on_batch``)."""
-        def build() -> Any:
-            step, cast = self._make_train_step(), self._input_caster()
-            return jax.jit(lambda state, x, y, sw, seeds: step(state, cast(x), y, sw, _step_key(*seeds)),
-                           donate_argnums=(0,))
+    def make_train_function(self, force: bool = False) -> Any:
+        """``self.train_function(state, data, seeds) -> (logs, state)``: the jitted ``train_step`` for batches
+        that come from Python (generators, ``train_on_batch``); ``seeds`` are the step's dropout seeds."""
+        if self.train_function is not None and not force:
+            return self.train_function
+        cast = self._input_caster()
 
-        return self._cached_jit(("train_batch",), build)
+        def one_step(state: Any, batch: Any, seeds: Any) -> Any:
+            x, y, sw = batch
+            return self._run_train_step(state, cast(x), y, sw, _step_key(*seeds), True)
+
+        self.train_function = jax.jit(one_step, donate_argnums=(0,))
+        return self.train_function
+
+    def _test_step_call(self, tv: Any, ntv: Any, mv: Any, x: Any, y: Any, sw: Any) -> Any:
+        logs, state = self.test_step((tv, ntv, mv), pack_x_y_sample_weight(x, y, sw))
+        return logs, list(state[2])
 
     def _test_fn(self) -> Any:
         """The jitted evaluation step on one batch given as arrays (generators, ``test_on_batch``)."""
         def build() -> Any:
-            step, cast = self._make_test_step(), self._input_caster()
-            return jax.jit(lambda tr, ntr, ms, x, y, sw: step(tr, ntr, ms, cast(x), y, sw), donate_argnums=(2,))
+            cast = self._input_caster()
+            return jax.jit(lambda tr, ntr, ms, x, y, sw: self._test_step_call(tr, ntr, ms, cast(x), y, sw),
+                           donate_argnums=(2,))
 
         return self._cached_jit(("test",), build)
 
@@ -255,19 +288,18 @@ class Trainer:
         dist = current_distribution()
 
         def build() -> Any:
-            step = self._make_test_step()
             cast = self._input_caster()
 
             def one(tr: Any, ntr: Any, ms: Any, xs: Any, ys: Any, sws: Any, start: Any, size: int) -> Any:
                 cut = lambda a: jax.lax.dynamic_slice_in_dim(a, start, size)  # noqa: E731
                 x, y = cast(jax.tree_util.tree_map(cut, xs)), jax.tree_util.tree_map(cut, ys)
                 x, y, sw = constrain_batch((x, y, None if sws is None else cut(sws)), dist)
-                return step(tr, ntr, ms, x, y, sw)
+                return self._test_step_call(tr, ntr, ms, x, y, sw)
 
             def loop(tr: Any, ntr: Any, ms: Any, xs: Any, ys: Any, sws: Any, start: Any, count: Any,
                      size: int) -> Any:
-                return _fused_loop(lambda carry, row: one(tr, ntr, carry, xs, ys, sws, row, size), ms, start, count,
-                                   size)
+                step = lambda m, row: one(tr, ntr, m, xs, ys, sws, row, size)  # noqa: E731
+                return _fused_steps(step, ms, start, count, size)
 
             return jax.jit(loop if fused else one, static_argnames=("size",), donate_argnums=(2,))
 
@@ -287,6 +319,72 @@ class Trainer:
 
         return cast
 
+    # ------------------------------------------------------------------------------- state
+    def _trainable_keys(self) -> tuple[list[str], list[str]]:
+        keys = self._weight_keys()
+        return [k for k, w in keys if w.trainable], [k for k, w in keys if not w.trainable]
+
+    def _fresh_metrics_variables(self) -> list[Any]:
+        """Zeroed ``metrics_variables`` (one cached jitted call, not one eager op per array)."""
+        metrics = self.metrics
+        key = ("metrics_init", tuple(id(m) for m in metrics), tuple(str(m._treedef()) for m in metrics))
+
+        def build() -> Any:
+            from lamina.backend import quick_jit
+
+            return quick_jit(lambda: [leaf for m in metrics for leaf in jax.tree_util.tree_leaves(m.init_state())])
+
+        return list(self._cached_jit(key, build)())
+
+    def _read_state(self, fresh_metrics: bool = False) -> TrainState:
+        """The model's weights, optimizer and metric states as a ``TrainState`` of copies (the step donates
+        its state and must not consume the arrays the model holds)."""
+        dist = current_distribution()
+        trainable, non_trainable = self.get_params()
+        trainable = place_params(_copy_tree(trainable), dist)
+        non_trainable = place_params(_copy_tree(non_trainable), dist)
+        optimizer = self.optimizer
+        opt_state = optimizer.state
+        if opt_state is None or not optimizer.matches(opt_state, trainable):
+            opt_state = optimizer.init(trainable)
+            optimizer.state = opt_state
+        opt_state = place_like(_copy_tree(opt_state), trainable, dist)
+        leaves, treedef = jax.tree_util.tree_flatten(opt_state)
+        optimizer._stateless_layout = (list(trainable), treedef)
+        if fresh_metrics:
+            metrics_variables = self._fresh_metrics_variables()
+        else:
+            metrics_variables = list(_copy_tree([m.variables for m in self.metrics]))
+            metrics_variables = [leaf for group in metrics_variables for leaf in group]
+        return TrainState(list(trainable.values()), list(non_trainable.values()), leaves, metrics_variables)
+
+    def _write_state(self, state: TrainState) -> None:
+        """Write a ``TrainState`` into the weights, the optimizer and the metrics (Keras's state sync)."""
+        tkeys, ntkeys = self._trainable_keys()
+        self.set_params(dict(zip(tkeys, state.trainable_variables)), dict(zip(ntkeys, state.non_trainable_variables)))
+        layout = getattr(self.optimizer, "_stateless_layout", None)
+        if layout is not None:
+            self.optimizer.state = jax.tree_util.tree_unflatten(layout[1], list(state.optimizer_variables))
+        at = 0
+        for metric in self.metrics:
+            count = metric._treedef().num_leaves
+            metric._state = metric._unflatten(state.metrics_variables[at:at + count])
+            at += count
+
+    def _sync_live_state(self) -> None:
+        """Keras's ``jax_state_sync``: give the model the newest training state, if the loop is ahead of it."""
+        live = self.__dict__.get("_live_state")
+        if live is not None:
+            self._live_state = None
+            self._write_state(live)
+
+    def _current_state(self, state: TrainState) -> TrainState:
+        """``state``, or the model's state read back when someone looked at (and maybe changed) the model."""
+        if self._live_state is None:
+            state = self._read_state()
+        self._live_state = state
+        return state
+
     # ------------------------------------------------------------------------------------ fit
     def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None, epochs: int = 1,
             verbose: Any = "auto", callbacks: Any = None, validation_split: float = 0.0, validation_data: Any = None,
@@ -294,7 +392,7 @@ class Trainer:
             initial_epoch: int = 0, steps_per_epoch: int | None = None, validation_steps: int | None = None,
             validation_batch_size: int | None = None, validation_freq: int = 1) -> Any:
         """Train for ``epochs`` epochs; returns a ``History`` whose ``history`` dict has Keras's keys."""
-        from lamina import callbacks as callbacks_module
+        from lamina import callbacks as callbacks_module  # callbacks save models: above training
         from lamina.training.progbar import resolve_verbose
 
         self._require_compiled("fit()")
@@ -305,7 +403,7 @@ class Trainer:
         epochs, steps_per_epoch = _capped(epochs, steps_per_epoch)
         source = data.make_source(x, y, sample_weight, batch_size, steps_per_epoch, shuffle)
         if source.is_arrays:
-            input_checks.check_fit_arrays(self, source.x, source.y, source.sw)
+            input_checks.check_fit_arrays(source.x, source.y, source.sw)
         if source.is_arrays and validation_split and validation_data is None:
             source, validation_data = source.split(validation_split)
         self._prepare(source, class_weight)
@@ -313,101 +411,87 @@ class Trainer:
         if validation_data is not None:
             val_source = data.validation_source(validation_data, validation_batch_size or source.batch_size,
                                                 validation_steps)
-        steps = source.steps_per_epoch
         history = callbacks_module.History()
         cb = callbacks_module.CallbackList(callbacks, add_history=False, add_progbar=verbose != 0, model=self,
-                                           verbose=verbose, epochs=epochs, steps=steps)
+                                           verbose=verbose, epochs=epochs, steps=source.steps_per_epoch)
         cb.append(history)
         self.stop_training = False
+        self.history = history
         with staging.borrowed() as host:
             for src in (source, val_source):
                 if src is not None and src.is_arrays:
                     src.host = host
             self._fit_epochs(source, val_source, cb, initial_epoch, epochs, class_weight, validation_freq)
-        self.history = history
         return history
 
     def _fit_epochs(self, source: Any, val_source: Any, cb: Any, initial_epoch: int, epochs: int,
                     class_weight: Any, validation_freq: int) -> None:
         from lamina import backend
 
-        compiled = self._compiled
-        state = self._initial_state(compiled)
         seed = backend.SEEDS.next_seed()
-        cb.on_train_begin()
-        logs: dict[str, float] = {}
-        for epoch in range(initial_epoch, epochs):
-            cb.on_epoch_begin(epoch)
-            state = self._with_fresh_metrics(state, compiled)
-            for step_index, new_state in self._run_epoch(source, state, (seed, epoch), class_weight, cb):
-                state = new_state
-                if cb.wants_batch_logs(step_index):
-                    cb.on_train_batch_end(step_index, compiled.results(state[3]))
-                else:
-                    cb.on_train_batch_end(step_index, None)
+        self._live_state = None
+        try:
+            cb.on_train_begin()
+            logs: dict[str, float] = {}
+            initial_epoch = max(initial_epoch, int(getattr(self, "_initial_epoch_override", None) or 0))
+            self.__dict__.pop("_initial_epoch_override", None)
+            for epoch in range(initial_epoch, epochs):
+                self.reset_metrics()
+                cb.on_epoch_begin(epoch)
+                self._sync_live_state()
+                state = self._read_state(fresh_metrics=True)
+                self._live_state = state
+                step_logs = None
+                for step_index, step_logs in self._run_epoch(source, (seed, epoch), class_weight, cb):
+                    cb.on_train_batch_end(step_index, _pythonify(step_logs) if cb.wants_batch_logs(step_index)
+                                          else None)
+                    if self.stop_training:
+                        break
+                self._sync_live_state()
+                logs = _pythonify(step_logs) if step_logs is not None else _pythonify(self.get_metrics_result())
+                if val_source is not None and (epoch + 1) % validation_freq == 0:
+                    val_logs = self._evaluate_source(val_source, cb_list=None)
+                    logs.update({f"val_{k}": v for k, v in val_logs.items()})
+                logs = dict(sorted(logs.items()))
+                cb.on_epoch_end(epoch, logs)
                 if self.stop_training:
                     break
-            logs = compiled.results(state[3])
-            self._sync_state(state)
-            if val_source is not None and (epoch + 1) % validation_freq == 0:
-                val_logs = self._evaluate_source(val_source, cb_list=None)
-                logs.update({f"val_{k}": v for k, v in val_logs.items()})
-            logs = dict(sorted(logs.items()))
-            cb.on_epoch_end(epoch, logs)
-            state = self._state_from_model(state)
-            if self.stop_training:
-                break
-        self._sync_state(state)
-        cb.on_train_end(logs)
+            cb.on_train_end(logs)
+        finally:
+            self._sync_live_state()
 
-    def _run_epoch(self, source: Any, state: Any, seed_epoch: tuple[int, int], class_weight: Any, cb: Any
+    def _run_epoch(self, source: Any, seed_epoch: tuple[int, int], class_weight: Any, cb: Any
                    ) -> Iterator[tuple[int, Any]]:
+        """Run one epoch's calls, keeping ``_live_state`` current; yields ``(last batch index, logs)``."""
         seeds = np.asarray(seed_epoch, dtype=np.uint32)
+        state = self._live_state
         if source.is_arrays:
             order = source.epoch_order()
-            pacer = self._pacer("train", source.batch_size, cb)
+            pacer = pacing.choose_pacer(self._paces, self._compile_config.get("steps_per_execution", "auto"),
+                                        "train", source.batch_size, cb)
             for i, start, size, steps in pacer.calls(source.batch_bounds()):
                 cb.on_train_batch_begin(i)
+                state = self._current_state(state)
                 data_args = (source.x_dev, source.y_dev, source.sw_dev, order, start)
                 if steps > 1:
-                    state = self._train_fn(True)(state, *data_args, np.int32(steps), seeds, size=size)
+                    logs, state = self._train_fn(True)(state, *data_args, np.int32(steps), seeds, size=size)
                 else:
-                    state = self._single_train_call(pacer.fixed is not None, state, data_args, seeds, size)
-                pacer.done(state[3])
-                yield i + steps - 1, state
+                    logs, state = self._single_train_call(pacer.fixed is not None, state, data_args, seeds, size)
+                self._live_state = state
+                pacer.done(logs)
+                yield i + steps - 1, logs
         else:
-            fn = self._train_batch_fn()
-            wait = _wait_for_each_call()
+            fn = self.make_train_function()
+            wait = pacing.wait_for_each_call()
             for step_index, (xb, yb, swb) in enumerate(source.batches()):
                 cb.on_train_batch_begin(step_index)
+                state = self._current_state(state)
                 swb = data.combine_class_weight(yb, swb, class_weight)
-                state = fn(state, xb, yb, swb, np.asarray((*seed_epoch, step_index), dtype=np.uint32))
+                logs, state = fn(state, (xb, yb, swb), np.asarray((*seed_epoch, step_index), dtype=np.uint32))
+                self._live_state = state
                 if wait:
-                    jax.block_until_ready(state[3])
-                yield step_index, state
-
-    def _pacer(self, mode: str, batch_size: int, cb: Any, bytes_per_step: int = 0) -> _Pacer:
-        """How many steps each compiled call of ``mode`` fuses (``compile(steps_per_execution=...)``).
-
-        ``"auto"`` (the default) times a few single steps, then fuses as many (at most 256) as take about a
-        second per call, so that small models are not dominated by per-call dispatch and larger ones reuse
-        their buffers; the progress bar and epoch callbacks stay live. When a callback has batch
-        hooks, every call is one step, as in Keras. An integer fixes the group size, as in Keras.
-        """
-        cap = 256 if not bytes_per_step else max(1, min(256, (64 << 20) // bytes_per_step))  # ~64 MiB of outputs
-        value = self._compile_config.get("steps_per_execution", "auto")
-        paces = self._paces
-        dynamic = mode in ("train", "test")  # predict stacks outputs: one compilation per call length
-        if value != "auto":
-            pacer = _Pacer(int(value), cap, dynamic)
-        elif cb is not None and cb.needs_every_batch(mode):
-            pacer = _Pacer(1, 1)
-        else:
-            pacer = paces.get((mode, batch_size))
-            if pacer is None:
-                pacer = paces[(mode, batch_size)] = _Pacer(None, cap, dynamic)
-        pacer.sync = _wait_for_each_call()
-        return pacer
+                    jax.block_until_ready(logs)
+                yield step_index, logs
 
     def _prepare(self, source: Any, class_weight: Any) -> None:
         """Build a deferred model, check inputs and targets, resolve metrics — before any step runs."""
@@ -415,55 +499,39 @@ class Trainer:
 
         enable_compilation_cache()
         x_sample, y_sample = source.sample()
-        self._ensure_built_for(data.first_array(x_sample))
+        self._ensure_built_for(data.first_array(x_sample) if not self._functional and not isinstance(
+            x_sample, (list, dict)) else x_sample)
         self._require_built("fit()")
         self._flatten_inputs(x_sample)
-        try:
-            from lamina import shape_checks
-        except ImportError:  # pragma: no cover - optional during development
-            shape_checks = None
-        if shape_checks is not None:
-            shape_checks.check_targets(self, y_sample, self.loss)
+        from lamina import shape_checks  # shape_checks explains models: it sits above training
+
+        if self._compiled.loss_spec is not None and self._outputs_struct is not None:
+            # all rows of in-memory targets (a label out of range at row 200 is caught), else the first batch
+            shape_checks.check_targets(self, source.y if source.is_arrays else y_sample, self.loss)
             shape_checks.warn_for_model(self, self.loss)
-        self._compiled.resolve(self, y_sample)
+        compiled = self._compiled
+        if compiled.loss_spec is None and compiled.compile_metrics is None:
+            compiled.resolved = True  # nothing compiled to match to the outputs (a custom step or loss)
+            return self._apply_class_weight(source, class_weight)
+        outputs = None
+        if self._outputs_struct is None:
+            trainable, non_trainable = self.get_params()
+            outputs = jax.eval_shape(lambda x: self.stateless_call(trainable, non_trainable, x)[0],
+                                     self._input_caster()(jax.tree_util.tree_map(jnp.asarray, x_sample)))
+        compiled.resolve(self, y_sample, outputs)
+        self._apply_class_weight(source, class_weight)
+
+    @staticmethod
+    def _apply_class_weight(source: Any, class_weight: Any) -> None:
         if class_weight is not None and source.is_arrays:
             source.apply_class_weight(class_weight)
-
-    def _initial_state(self, compiled: CompiledLossesAndMetrics) -> Any:
-        dist = current_distribution()
-        trainable, non_trainable = self.get_params()
-        # Copies, because the step donates its state and must not consume the arrays the weights hold.
-        trainable = place_params(_copy_tree(trainable), dist)
-        non_trainable = place_params(_copy_tree(non_trainable), dist)
-        opt_state = self.optimizer.state
-        if opt_state is None or not self.optimizer.matches(opt_state, trainable):
-            opt_state = self.optimizer.init(trainable)
-        opt_state = place_like(_copy_tree(opt_state), trainable, dist)
-        return trainable, non_trainable, opt_state, compiled.init_metrics()
-
-    def _with_fresh_metrics(self, state: Any, compiled: CompiledLossesAndMetrics) -> Any:
-        return state[0], state[1], state[2], compiled.init_metrics()
-
-    def _sync_state(self, state: Any) -> None:
-        """Write the training state back into the weights and the optimizer (Keras's state sync)."""
-        trainable, non_trainable, opt_state, _ = state
-        self.set_params(trainable, non_trainable)
-        self.optimizer.state = opt_state
-
-    def _state_from_model(self, state: Any) -> Any:
-        """Re-read weights/optimizer after callbacks that may have changed them (restore, set lr)."""
-        dist = current_distribution()
-        trainable, non_trainable = self.get_params()
-        opt_state = place_like(_copy_tree(self.optimizer.state), trainable, dist)
-        return (place_params(_copy_tree(trainable), dist), place_params(_copy_tree(non_trainable), dist), opt_state,
-                state[3])
 
     # ------------------------------------------------------------------------------- evaluate
     def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None, verbose: Any = "auto",
                  sample_weight: Any = None, steps: int | None = None, callbacks: Any = None,
                  return_dict: bool = False) -> Any:
         """Loss and metrics on ``(x, y)``: a scalar, a list ``[loss, *metrics]`` or a dict."""
-        from lamina import callbacks as callbacks_module
+        from lamina import callbacks as callbacks_module  # callbacks save models: above training
         from lamina.training.progbar import resolve_verbose
 
         self._require_compiled("evaluate()")
@@ -476,54 +544,52 @@ class Trainer:
             if source.is_arrays:
                 source.host = host
             logs = self._evaluate_source(source, cb)
-        if return_dict:
-            return logs
-        values = [logs[name] for name in self._compiled.names() if name in logs]
-        return values[0] if len(values) == 1 else values
+        return self._format_logs(logs, return_dict)
 
     def _evaluate_source(self, source: Any, cb_list: Any) -> dict[str, float]:
-        compiled = self._compiled
         trainable, non_trainable = self.get_params()
-        initial = compiled.init_metrics()
-        metric_state = initial
+        trainable, non_trainable = list(trainable.values()), list(non_trainable.values())
         if cb_list is not None:
             cb_list.on_test_begin()
-        for step_index, metric_state in self._test_steps(source, cb_list, trainable, non_trainable, initial):
+        logs = None
+        for step_index, logs, _ in self._test_steps(source, cb_list, trainable, non_trainable):
             if cb_list is not None:
-                cb_list.on_test_batch_end(step_index, compiled.results(metric_state)
-                                          if cb_list.wants_batch_logs(step_index) else None)
-        logs = dict(sorted(compiled.results(metric_state).items()))
+                cb_list.on_test_batch_end(step_index, _pythonify(logs) if cb_list.wants_batch_logs(step_index)
+                                          else None)
+        logs = dict(sorted(_pythonify(logs if logs is not None else {}).items()))
         if cb_list is not None:
             cb_list.on_test_end(logs)
         return logs
 
-    def _test_steps(self, source: Any, cb_list: Any, trainable: Any, non_trainable: Any, metric_state: Any
-                    ) -> Iterator[tuple[int, Any]]:
-        """Run the evaluation steps, yielding ``(last batch index, metric state)`` after each call."""
+    def _test_steps(self, source: Any, cb_list: Any, trainable: Any, non_trainable: Any
+                    ) -> Iterator[tuple[int, Any, Any]]:
+        """Run the evaluation steps, yielding ``(last batch index, logs, metrics variables)`` after each call."""
         begin = cb_list.on_test_batch_begin if cb_list is not None else (lambda i: None)
+        metrics_variables = self._fresh_metrics_variables()
         if source.is_arrays:
-            pacer = self._pacer("test", source.batch_size, cb_list)
+            pacer = pacing.choose_pacer(self._paces, self._compile_config.get("steps_per_execution", "auto"),
+                                        "test", source.batch_size, cb_list)
             for i, start, size, steps in pacer.calls(source.batch_bounds()):
                 begin(i)
                 data_args = (source.x_dev, source.y_dev, source.sw_dev, start)
                 if steps > 1:
-                    metric_state = self._indexed_test_fn(True)(trainable, non_trainable, metric_state, *data_args,
-                                                               np.int32(steps), size=size)
+                    logs, metrics_variables = self._indexed_test_fn(True)(
+                        trainable, non_trainable, metrics_variables, *data_args, np.int32(steps), size=size)
                 else:
-                    metric_state = self._indexed_test_fn(False)(trainable, non_trainable, metric_state, *data_args,
-                                                                size=size)
-                pacer.done(metric_state)
-                yield i + steps - 1, metric_state
+                    logs, metrics_variables = self._indexed_test_fn(False)(
+                        trainable, non_trainable, metrics_variables, *data_args, size=size)
+                pacer.done(logs)
+                yield i + steps - 1, logs, metrics_variables
         else:
             fn = self._test_fn()
             for step_index, (xb, yb, swb) in enumerate(source.batches()):
                 begin(step_index)
-                metric_state = fn(trainable, non_trainable, metric_state, xb, yb, swb)
-                yield step_index, metric_state
+                logs, metrics_variables = fn(trainable, non_trainable, metrics_variables, xb, yb, swb)
+                yield step_index, logs, metrics_variables
 
     # ---------------------------------------------------------------------------- predict
     def _predict_fn(self, steps: int) -> Any:
-        """Jitted forward pass on rows ``start + i * size`` (``i < steps``) of device-resident inputs."""
+        """Jitted ``predict_step`` on rows ``start + i * size`` (``i < steps``) of device-resident inputs."""
         dist = current_distribution()
 
         def build() -> Any:
@@ -532,7 +598,7 @@ class Trainer:
             def forward(trainable: Any, non_trainable: Any, xs: Any, start: Any, size: int) -> Any:
                 x = jax.tree_util.tree_map(lambda a: jax.lax.dynamic_slice_in_dim(a, start, size), xs)
                 x = constrain_batch(cast(x), dist)
-                return self._pure_apply(trainable, non_trainable, x, False, None)[0]
+                return self.predict_step((trainable, non_trainable), pack_x_y_sample_weight(x))[0]
 
             def many(trainable: Any, non_trainable: Any, xs: Any, start: Any, size: int) -> Any:
                 if steps == 1:
@@ -551,6 +617,8 @@ class Trainer:
     def _output_bytes_per_sample(self) -> int:
         """Bytes of all outputs for one sample (0 when a size is unknown: no fusing of predict batches)."""
         total = 0
+        if not self.outputs:
+            return 0
         for t in self.outputs:
             if any(d is None for d in t.shape[1:]):
                 return 0
@@ -559,11 +627,11 @@ class Trainer:
 
     def _predict_arrays(self, x: Any, batch_size: int | None, verbose: Any, steps: int | None,
                         callbacks: Any) -> Any:
-        from lamina import callbacks as callbacks_module
+        from lamina import callbacks as callbacks_module  # callbacks save models: above training
         from lamina.training.progbar import resolve_verbose
 
         if isinstance(x, (Iterator, Iterable)) and not data.is_array_like(x):
-            batches = [data.to_arrays(b[0] if isinstance(b, tuple) else b) for b in data.limit(x, steps)]
+            batches = [data.to_arrays(data.batch_inputs(b)) for b in data.limit(x, steps)]
             if not batches:
                 raise ValueError(f"predict() on model '{self.name}' received no batches.")
             outs = [self._predict_arrays(b, None, 0, None, None) for b in batches]
@@ -572,7 +640,7 @@ class Trainer:
 
         enable_compilation_cache()
         x = data.to_arrays(x)
-        self._ensure_built_for(data.first_array(x))
+        self._ensure_built_for(data.first_array(x) if self._functional or not isinstance(x, (list, dict)) else x)
         self._require_built("predict()")
         self._flatten_inputs(x)
         n = data.num_samples(x)
@@ -584,7 +652,8 @@ class Trainer:
         cb = callbacks_module.CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose,
                                            epochs=1, steps=len(bounds))
         per_sample = self._output_bytes_per_sample()
-        pacer = (self._pacer("predict", batch_size, cb, per_sample * batch_size) if per_sample
+        pacer = (pacing.choose_pacer(self._paces, self._compile_config.get("steps_per_execution", "auto"),
+                                     "predict", batch_size, cb, per_sample * batch_size) if per_sample
                  else _Pacer(1, 1))
         with staging.borrowed() as host:
             parts = self._predict_calls(x, host, pacer, bounds, cb)
@@ -596,6 +665,7 @@ class Trainer:
                        cb: Any) -> list[Any]:
         """Run the forward calls over ``bounds`` and read every output back to the host."""
         trainable, non_trainable = self.get_params()
+        trainable, non_trainable = list(trainable.values()), list(non_trainable.values())
         dist = current_distribution()
         leaves = jax.tree_util.tree_leaves(x)
         x_dev = None
@@ -624,17 +694,18 @@ class Trainer:
     def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, class_weight: Any = None,
                        return_dict: bool = False) -> Any:
         """One optimizer step on one batch; returns the batch's loss and metrics."""
-        compiled = self._require_compiled("train_on_batch()")
+        from lamina import backend
+
+        self._require_compiled("train_on_batch()")
         source = data.make_source(x, y, sample_weight, None, None, False)
         self._prepare(source, None)
         xb, yb, swb = next(iter(source.batches()))
         swb = data.combine_class_weight(yb, swb, class_weight)
-        from lamina import backend
-
-        state = self._initial_state(compiled)
-        state = self._train_batch_fn()(state, xb, yb, swb, np.asarray((backend.SEEDS.next_seed(), 0, 0), np.uint32))
-        self._sync_state(state)
-        return self._format_logs(compiled.results(state[3]), return_dict)
+        state = self._read_state()
+        seeds = np.asarray((backend.SEEDS.next_seed(), 0, 0), np.uint32)
+        logs, state = self.make_train_function()(state, (xb, yb, swb), seeds)
+        self._write_state(state)
+        return self._format_logs(_pythonify(logs), return_dict)
 
     def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False) -> Any:
         """Loss and metrics on one batch, without training."""
@@ -653,7 +724,8 @@ class Trainer:
         logs = dict(sorted(logs.items()))
         if return_dict:
             return logs
-        values = [logs[name] for name in self._compiled.names() if name in logs]
+        names = self._compiled.names() if self._compiled is not None else []
+        values = [logs[name] for name in names if name in logs] + [v for k, v in logs.items() if k not in names]
         return values[0] if len(values) == 1 else values
 
     def get_compile_config(self) -> dict[str, Any]:
@@ -676,6 +748,34 @@ def _capped(epochs: int, steps_per_epoch: int | None) -> tuple[int, int | None]:
     return epochs, steps_per_epoch
 
 
+def _pythonify(logs: Any) -> dict[str, float]:
+    """Logs as ``{name: float}`` in one device read; nested dicts (a ``compile_metrics`` result) are merged."""
+    flat: dict[str, Any] = {}
+
+    def visit(node: Any) -> None:
+        for key, value in node.items():
+            if isinstance(value, dict):
+                visit(value)
+            else:
+                flat[key] = value
+
+    visit(logs or {})
+    fetched = jax.device_get(flat)
+    out = {}
+    for key, value in fetched.items():
+        array = np.asarray(value)
+        out[key] = float(array) if array.ndim == 0 else array
+    return out
+
+
+def _fused_steps(step_at: Any, carry: Any, start: Any, count: Any, size: int) -> Any:
+    """``(logs, carry)`` after ``count`` calls of ``step_at(carry, row) -> (logs, carry)`` in one loop
+    (``pacing.fused_loop``); the logs are the last step's."""
+    shapes = jax.eval_shape(lambda c: step_at(c, start)[0], carry)
+    logs = jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
+    return pacing.fused_loop(lambda lc, row: step_at(lc[1], row), (logs, carry), start, count, size)
+
+
 def _copy_tree(tree: Any) -> Any:
     """A copy of the arrays in ``tree`` in one transfer; dicts keep their key order (the model's weight order)."""
     leaves: list[Any] = []
@@ -683,6 +783,9 @@ def _copy_tree(tree: Any) -> Any:
     def collect(node: Any) -> None:
         if isinstance(node, dict):
             for value in node.values():
+                collect(value)
+        elif isinstance(node, list):
+            for value in node:
                 collect(value)
         else:
             leaves.extend(a for a in jax.tree_util.tree_leaves(node) if hasattr(a, "shape"))
@@ -693,166 +796,13 @@ def _copy_tree(tree: Any) -> Any:
     def rebuild(node: Any) -> Any:
         if isinstance(node, dict):
             return {k: rebuild(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [rebuild(v) for v in node]
         return jax.tree_util.tree_map(lambda a: next(copies) if hasattr(a, "shape") else a, node)
 
     return rebuild(tree)
 
 
-#: Rows per chunk when a CPU train step splits its batch (``micro_batch_rows``).
-MICRO_BATCH_ROWS = 16
-
-
-def micro_batch_rows(batch: int) -> int | None:
-    """Rows per chunk for a batch of ``batch`` rows, or ``None`` to keep the batch whole.
-
-    On XLA's CPU backend a convolution step's working set (im2col patches, activations and their gradients)
-    outgrows the cache as the batch grows. One epoch of the DESIGN.md CNN on 10,000 images (in-process
-    medians of 5, 2-core CPU): batch 128 whole 3.76 s, as chunks of 32 2.64-2.96 s, of 16 2.82 s; batch 32
-    whole 3.38 s, as chunks of 16 3.11 s. So batches that are a multiple of 16, from 32 rows, run as chunks
-    of 16 whose gradients are averaged; the optimizer still makes one update per batch.
-
-    >>> micro_batch_rows(128), micro_batch_rows(32), micro_batch_rows(16), micro_batch_rows(100)
-    (16, 16, None, None)
-    """
-    if batch >= 2 * MICRO_BATCH_ROWS and batch % MICRO_BATCH_ROWS == 0:
-        return MICRO_BATCH_ROWS
-    return None
-
-
-def _micro_batched(grad_fn: Any, rows: int, trainable: Any, non_trainable: Any, x: Any, y: Any, sw: Any,
-                   rng: Any) -> Any:
-    """``grad_fn``'s ``((loss, (y_pred, updates)), grads)`` for the batch, computed chunk by chunk.
-
-    The loss and gradients are the means over equal chunks (the batch mean, as the whole batch gives, up to
-    rounding); ``y_pred`` is the chunks' outputs in order. Each chunk draws its own dropout key.
-    """
-    batch = jax.tree_util.tree_leaves(x)[0].shape[0]
-    count = batch // rows
-    chunks = jax.tree_util.tree_map(lambda a: a.reshape((count, rows) + a.shape[1:]), (x, y, sw))
-
-    def body(carry: Any, item: Any) -> Any:
-        index, (xc, yc, swc) = item
-        (loss, (y_pred, _)), grads = grad_fn(trainable, non_trainable, xc, yc, swc, jax.random.fold_in(rng, index))
-        total, summed = carry
-        return (total + loss, jax.tree_util.tree_map(jnp.add, summed, grads)), y_pred
-
-    start = (jnp.zeros((), jnp.float32), jax.tree_util.tree_map(jnp.zeros_like, trainable))
-    (total, summed), preds = jax.lax.scan(body, start, (jnp.arange(count), chunks))
-    y_pred = jax.tree_util.tree_map(lambda a: a.reshape((batch,) + a.shape[2:]), preds)
-    grads = jax.tree_util.tree_map(lambda g: g / count, summed)
-    return (total / count, (y_pred, {})), grads
-
-
-def _walk_layers(model: Any) -> Iterator[Any]:
-    """Every layer inside ``model``: nested models and wrapped layers (TimeDistributed, Bidirectional) too."""
-    for layer in getattr(model, "layers", []):
-        yield layer
-        if hasattr(layer, "layers"):
-            yield from _walk_layers(layer)
-        for attr in ("layer", "forward_layer", "backward_layer"):
-            inner = getattr(layer, attr, None)
-            if inner is not None and inner is not layer:
-                yield inner
-                if hasattr(inner, "layers"):
-                    yield from _walk_layers(inner)
-
-
-def _fused_loop(step_at: Any, carry: Any, start: Any, count: Any, size: int) -> Any:
-    """``carry = step_at(carry, row)`` for the ``count`` batches at rows ``start, start + size, ...``, in one
-    ``fori_loop`` whose count is traced: one compilation serves every call length."""
-    return jax.lax.fori_loop(0, count, lambda i, c: step_at(c, start + i * size), carry)
-
-
 def _step_key(seed: Any, epoch: Any, step: Any) -> Any:
     """The dropout/noise key of one training step, derived inside the jitted step (no eager key ops)."""
     return jax.random.fold_in(jax.random.fold_in(jax.random.PRNGKey(seed), epoch), step)
-
-
-def _wait_for_each_call() -> bool:
-    """True under a distribution over several CPU devices: with many calls queued there, XLA's CPU all-reduce
-    was seen to miss its rendezvous and abort the process (2 forced devices on 2 cores)."""
-    dist = current_distribution()
-    return dist is not None and dist.device_mesh.devices.size > 1 and jax.default_backend() == "cpu"
-
-
-class _Pacer:
-    """The number of steps each compiled call fuses, and the calls an epoch makes.
-
-    Fixed (``fixed`` given, Keras's integer ``steps_per_execution``): every call fuses ``fixed`` full
-    batches. ``"auto"``: the first calls run one step each; the first is not timed (it compiles), the next
-    ``MEASURED`` are timed to completion and their median sets ``target``, the number of steps that takes
-    about ``TARGET_S`` (at most ``cap``); nothing is timed any more.
-
-    ``dynamic`` (fit and evaluate: one compiled loop serves any number of steps): an epoch of ``full`` full
-    batches is cut into ``ceil(full / target)`` calls of equal length, the last one shorter when they do not
-    divide evenly, and the rest of the first epoch runs so as soon as ``target`` is known. Otherwise
-    (predict compiles one function per length) calls of at most 1.5 x ``target`` steps, as many as leave the
-    fewest single steps over, and the full batches left over run one per call. The last partial batch always
-    runs alone.
-    """
-
-    TARGET_S = 1.0
-    MEASURED = 3
-
-    def __init__(self, fixed: int | None, cap: int, dynamic: bool = False) -> None:
-        self.fixed = fixed
-        self.dynamic = dynamic
-        self.cap = max(1, cap)
-        self.target: int | None = fixed
-        self.sync = False  # wait for every call (set for several CPU devices)
-        self._times: list[float] = []
-        self._skipped_first = False
-        self._started: float | None = None
-
-    @property
-    def measuring(self) -> bool:
-        return self.target is None
-
-    def steps_per_call(self, full: int) -> int:
-        """Steps fused per call for an epoch of ``full`` full batches (1 while measuring)."""
-        if self.fixed is not None:
-            return self.fixed
-        if self.target is None or full <= 1:
-            return 1
-        if self.dynamic:
-            calls = -(-full // max(1, min(self.cap, self.target)))
-            return -(-full // calls)
-        # Between ceil(full / target) calls and as few as calls of up to 1.5 x target steps allow, the
-        # count that leaves the fewest single steps over (single steps run unfused: the slowest kind).
-        longest = max(1, min(self.cap, (3 * self.target) // 2))
-        fewest, most = -(-full // longest), -(-full // self.target)
-        calls = min(range(fewest, max(fewest, most) + 1), key=lambda c: (full % c, c))
-        return max(1, full // calls)
-
-    def calls(self, bounds: list[tuple[int, int]]) -> Iterator[tuple[int, int, int, int]]:
-        """``(first batch index, start row, batch size, steps)`` for each call over batches ``(start, size)``."""
-        import time
-
-        full = sum(1 for _, size in bounds if size == bounds[0][1]) if bounds else 0
-        i = 0
-        while i < len(bounds):
-            start, size = bounds[i]
-            steps = self.steps_per_call(full)
-            if steps > 1 and i + steps > full:
-                steps = max(1, full - i) if self.dynamic else 1
-            self._started = time.perf_counter() if self.measuring and i < full else None
-            yield i, start, size, steps
-            i += steps
-
-    def done(self, result: Any) -> None:
-        """Called with each call's output; while measuring, waits for it and records the step time."""
-        if self._started is None:
-            if self.sync:
-                jax.block_until_ready(result)
-            return
-        import time
-
-        jax.block_until_ready(result)
-        elapsed = time.perf_counter() - self._started
-        if not self._skipped_first:
-            self._skipped_first = True  # the first call compiles
-            return
-        self._times.append(elapsed)
-        if len(self._times) >= self.MEASURED:
-            step_s = max(float(np.median(self._times)), 1e-6)
-            self.target = max(1, min(self.cap, int(self.TARGET_S / step_s)))

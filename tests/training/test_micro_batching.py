@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from lamina import layers, losses, models, utils
-from lamina.training import trainer
+from lamina.training import speed, trainer
 
 
 def _cnn(extra=(), loss="sparse_categorical_crossentropy", optimizer="adam", steps_per_execution=1):
@@ -46,8 +46,8 @@ def test_chunked_steps_train_like_whole_batches(data, monkeypatch):
 def test_the_split_is_used_for_convolution_models(data, monkeypatch):
     x, y, _ = data
     calls = []
-    original = trainer._micro_batched
-    monkeypatch.setattr(trainer, "_micro_batched", lambda *a: calls.append(a[1]) or original(*a))
+    original = speed.micro_batched
+    monkeypatch.setattr(speed, "micro_batched", lambda *a: calls.append(a[1]) or original(*a))
     _cnn().fit(x, y, batch_size=64, epochs=1, verbose=0)
     assert calls == [16]  # traced once for the batches of 64; the last batch of 8 runs whole
 
