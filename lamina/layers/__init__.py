@@ -11,6 +11,7 @@ import types
 from typing import Any
 
 from lamina.layers.activation import ELU, LeakyReLU, PReLU, ReLU, Softmax
+from lamina.layers.attention import AdditiveAttention, Attention, GroupQueryAttention, MultiHeadAttention
 from lamina.layers.base import InputSpec, Layer, Weight
 from lamina.layers.convolution import (
     Conv1D,
@@ -26,6 +27,7 @@ from lamina.layers.convolution import (
     SeparableConv2D,
 )
 from lamina.layers.core import Activation, Dense, Identity, Masking
+from lamina.layers.einsum_dense import EinsumDense
 from lamina.layers.embedding import Embedding
 from lamina.layers.input_layer import Input, InputLayer
 from lamina.layers.merging import (
@@ -128,7 +130,10 @@ def serialize(layer: Layer) -> dict[str, Any]:
                 "registered_name": None if known else f"Custom>{name}"}
     out = {"module": head["module"], "class_name": head["class_name"], "config": layer.get_config(),
            "registered_name": head["registered_name"]}
-    if (layer.built and layer._build_input_shape is not None and layer._writes_build_config
+    shapes_dict = getattr(layer, "_build_shapes_dict", None)
+    if layer.built and shapes_dict:  # layers built from several named shapes (MultiHeadAttention)
+        out["build_config"] = {"shapes_dict": {k: _listify(v) for k, v in shapes_dict.items()}}
+    elif (layer.built and layer._build_input_shape is not None and layer._writes_build_config
             and not isinstance(layer, InputLayer)):
         out["build_config"] = {"input_shape": _listify(layer._build_input_shape)}
     return out
@@ -150,6 +155,8 @@ def deserialize(config: dict[str, Any], custom_objects: dict[str, Any] | None = 
     build = config.get("build_config")
     if build and build.get("input_shape") is not None and not layer.built:
         layer._maybe_build(_tupleize(build["input_shape"]))
+    elif build and build.get("shapes_dict") and not layer.built and hasattr(layer, "build_from_shapes"):
+        layer.build_from_shapes(**{k: _tupleize(v) for k, v in build["shapes_dict"].items()})
     return layer
 
 
