@@ -48,7 +48,14 @@ from lamina.layers.merging import (
     multiply,
     subtract,
 )
-from lamina.layers.normalization import BatchNormalization, GroupNormalization, LayerNormalization
+from lamina.layers.normalization import (
+    BatchNormalization,
+    GroupNormalization,
+    LayerNormalization,
+    RMSNormalization,
+    SpectralNormalization,
+    UnitNormalization,
+)
 from lamina.layers.pooling import (
     AveragePooling1D,
     AveragePooling2D,
