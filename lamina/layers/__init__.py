@@ -11,7 +11,13 @@ import types
 from typing import Any
 
 from lamina.layers.activation import ELU, LeakyReLU, PReLU, ReLU, Softmax
-from lamina.layers.attention import AdditiveAttention, Attention, GroupQueryAttention, MultiHeadAttention
+from lamina.layers.attention import (
+    AdditiveAttention,
+    Attention,
+    GroupedQueryAttention,
+    GroupQueryAttention,
+    MultiHeadAttention,
+)
 from lamina.layers.base import InputSpec, Layer, Weight
 from lamina.layers.convolution import (
     Conv1D,
@@ -131,7 +137,7 @@ def serialize(layer: Layer) -> dict[str, Any]:
         head = {"module": "keras.src.models.functional", "class_name": "Functional",
                 "registered_name": "Functional"}
     else:
-        name = type(layer).__name__
+        name = type(layer).__dict__.get("_keras_class_name", type(layer).__name__)  # GroupQueryAttention
         known = _registry().get(name) is type(layer)
         head = {"module": "keras.layers" if known else type(layer).__module__, "class_name": name,
                 "registered_name": None if known else f"Custom>{name}"}

@@ -184,7 +184,7 @@ class _QueryValueKeyCall(Layer):
                 "bias_initializer": initializers.get(initializers.serialize(self._bias_initializer))}
 
     def _track_helpers(self, *helpers: Layer) -> None:
-        """Weightless helpers (softmax, dropout) that Keras's file layout lists under private names."""
+        """Track sublayers held under private names (Keras's file layout lists them as ``_softmax``, ...)."""
         for layer in helpers:
             if all(layer is not t for t in self._tracked_layers):
                 self._tracked_layers.append(layer)
@@ -372,9 +372,19 @@ class MultiHeadAttention(_QueryValueKeyCall):
 
 
 # --------------------------------------------------------------------------------- GroupQueryAttention
-class GroupQueryAttention(_QueryValueKeyCall):
+class GroupedQueryAttention(_QueryValueKeyCall):
     """Grouped-query attention: ``num_query_heads`` query heads share ``num_key_value_heads`` key/value heads
-    (each key/value head serves ``num_query_heads // num_key_value_heads`` query heads)."""
+    (each key/value head serves ``num_query_heads // num_key_value_heads`` query heads). Exported as
+    ``GroupQueryAttention`` too (Keras's public name; files and auto names use the class name).
+
+    >>> from lamina import layers
+    >>> x = layers.Input((10, 16))
+    >>> gqa = layers.GroupQueryAttention(head_dim=8, num_query_heads=4, num_key_value_heads=2)
+    >>> gqa(x, x).shape, gqa.name
+    ((None, 10, 16), 'grouped_query_attention')
+    """
+
+    _keras_class_name = "GroupQueryAttention"  # the name Keras writes in configs
 
     def __init__(self, head_dim: int, num_query_heads: int, num_key_value_heads: int, dropout: float = 0.0,
                  use_bias: bool = True, sliding_window: int | None = None, flash_attention: bool | None = None,
@@ -409,26 +419,31 @@ class GroupQueryAttention(_QueryValueKeyCall):
         self.feature_dim = query_shape[-1]
         common = self._common_sublayer_kwargs
         bias = (lambda axes: axes if self.use_bias else None)
-        self.query_dense = EinsumDense("bqm,muh->bquh", output_shape=(None, self.num_query_heads, self.head_dim),
+        self._query_dense = EinsumDense("bqm,muh->bquh", output_shape=(None, self.num_query_heads, self.head_dim),
                                        bias_axes=bias("uh"), name="query", **common())
-        self.query_dense._maybe_build(tuple(query_shape))
-        self.key_dense = EinsumDense("bkm,mvh->bkvh", output_shape=(None, self.num_key_value_heads, self.head_dim),
+        self._track_helpers(self._query_dense)  # Keras keeps them private: file keys _query_dense, ...
+        self._query_dense._maybe_build(tuple(query_shape))
+        self._key_dense = EinsumDense("bkm,mvh->bkvh", output_shape=(None, self.num_key_value_heads, self.head_dim),
                                      bias_axes=bias("vh"), name="key", **common())
-        self.key_dense._maybe_build(tuple(key_shape))
+        self._track_helpers(self._key_dense)
+        self._key_dense._maybe_build(tuple(key_shape))
         if self.use_gate:
-            self.gate_dense = EinsumDense("bqm,muh->bquh", output_shape=(None, self.num_query_heads, self.head_dim),
+            self._gate_dense = EinsumDense("bqm,muh->bquh", output_shape=(None, self.num_query_heads, self.head_dim),
                                           bias_axes=bias("uh"), activation="sigmoid", name="gate", **common())
-            self.gate_dense._maybe_build(tuple(query_shape))
-        self.value_dense = EinsumDense("bkm,mvh->bkvh",
+            self._track_helpers(self._gate_dense)
+            self._gate_dense._maybe_build(tuple(query_shape))
+        self._value_dense = EinsumDense("bkm,mvh->bkvh",
                                        output_shape=(None, self.num_key_value_heads, self.head_dim),
                                        bias_axes=bias("vh"), name="value", **common())
-        self.value_dense._maybe_build(tuple(value_shape))
+        self._track_helpers(self._value_dense)
+        self._value_dense._maybe_build(tuple(value_shape))
         self._softmax = Softmax(axis=-1, dtype=self.dtype)
         self._dropout_layer = Dropout(rate=self.dropout, dtype=self.dtype, seed=self.seed)
         self._track_helpers(self._softmax, self._dropout_layer)
-        self.output_dense = EinsumDense("bquh,uhm->bqm", output_shape=(None, self.feature_dim),
+        self._output_dense = EinsumDense("bquh,uhm->bqm", output_shape=(None, self.feature_dim),
                                         bias_axes=bias("m"), name="attention_output", **common())
-        self.output_dense._maybe_build((None, None, self.num_query_heads, self.head_dim))
+        self._track_helpers(self._output_dense)
+        self._output_dense._maybe_build((None, None, self.num_query_heads, self.head_dim))
 
     def compute_output_shape(self, query_shape: Shape, value_shape: Shape | None = None,
                              key_shape: Shape | None = None) -> Any:
@@ -452,10 +467,10 @@ class GroupQueryAttention(_QueryValueKeyCall):
         if not causal_only:
             attention_mask = self._combined_mask(query, value, query_mask, value_mask, key_mask, attention_mask,
                                                  use_causal_mask, self.sliding_window)
-        gate = self.gate_dense.call(query) if self.use_gate else None
-        q = self.query_dense.call(query)
-        k = jnp.repeat(self.key_dense.call(key), self.num_repeats, axis=2)
-        v = jnp.repeat(self.value_dense.call(value), self.num_repeats, axis=2)
+        gate = self._gate_dense.call(query) if self.use_gate else None
+        q = self._query_dense.call(query)
+        k = jnp.repeat(self._key_dense.call(key), self.num_repeats, axis=2)
+        v = jnp.repeat(self._value_dense.call(value), self.num_repeats, axis=2)
         if not (self.dropout > 0.0 or return_attention_scores):
             out, scores = self._fast_attention(q, k, v, attention_mask, causal_only,
                                                self._inverse_sqrt_head_dim), None
@@ -472,7 +487,7 @@ class GroupQueryAttention(_QueryValueKeyCall):
             out = jnp.einsum("buqk,bkuh->bquh", dropped, v)
         if gate is not None:
             out = out * gate
-        out = self.output_dense.call(out)
+        out = self._output_dense.call(out)
         return (out, scores) if return_attention_scores else out
 
     def get_config(self) -> dict[str, Any]:
@@ -610,3 +625,6 @@ class AdditiveAttention(Attention):
         config = super().get_config()
         del config["score_mode"]
         return config
+
+
+GroupQueryAttention = GroupedQueryAttention
