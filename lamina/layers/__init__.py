@@ -21,16 +21,23 @@ from lamina.layers.attention import (
 from lamina.layers.base import InputSpec, Layer, Weight
 from lamina.layers.convolution import (
     Conv1D,
+    Conv1DTranspose,
     Conv2D,
     Conv2DTranspose,
     Conv3D,
+    Conv3DTranspose,
     Convolution1D,
+    Convolution1DTranspose,
     Convolution2D,
     Convolution2DTranspose,
     Convolution3D,
+    Convolution3DTranspose,
+    DepthwiseConv1D,
     DepthwiseConv2D,
     SeparableConv1D,
     SeparableConv2D,
+    SeparableConvolution1D,
+    SeparableConvolution2D,
 )
 from lamina.layers.core import Activation, Dense, Identity, Masking
 from lamina.layers.einsum_dense import EinsumDense
@@ -63,6 +70,12 @@ from lamina.layers.normalization import (
     UnitNormalization,
 )
 from lamina.layers.pooling import (
+    AdaptiveAveragePooling1D,
+    AdaptiveAveragePooling2D,
+    AdaptiveAveragePooling3D,
+    AdaptiveMaxPooling1D,
+    AdaptiveMaxPooling2D,
+    AdaptiveMaxPooling3D,
     AveragePooling1D,
     AveragePooling2D,
     AveragePooling3D,
@@ -103,14 +116,17 @@ from lamina.layers.regularization import (
 from lamina.layers.reshaping import (
     Cropping1D,
     Cropping2D,
+    Cropping3D,
     Flatten,
     Permute,
     RepeatVector,
     Reshape,
     UpSampling1D,
     UpSampling2D,
+    UpSampling3D,
     ZeroPadding1D,
     ZeroPadding2D,
+    ZeroPadding3D,
 )
 from lamina.layers.wrappers import Bidirectional, TimeDistributed, Wrapper
 
