@@ -46,11 +46,9 @@ def analyze_equation(equation: str, bias_axes: str | None, input_shape: Shape, o
     forms = [("([a-zA-Z]+),([a-zA-Z]+)->([a-zA-Z]+)", False),
              ("0([a-zA-Z]+),([a-zA-Z]+)->0([a-zA-Z]+)", True),
              ("([a-zA-Z]{2,})0,([a-zA-Z]+)->([a-zA-Z]+)0", False)]
-    for pattern, left_elided in forms:
-        match = re.match(pattern, dotted)
-        if match:
-            break
-    else:
+    found = [(re.match(pattern, dotted), left) for pattern, left in forms]
+    match, left_elided = next(((m, left) for m, left in found if m), (None, False))
+    if match is None:
         raise ValueError(f"Invalid einsum equation '{equation}'. Equations must be in the form "
                          "[X],[Y]->[Z], ...[X],[Y]->...[Z], or [X]...,[Y]->[Z]....")
     input_spec, weight_spec, output_spec = match.group(1), match.group(2), match.group(3)
