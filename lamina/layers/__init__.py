@@ -102,7 +102,16 @@ from lamina.layers.pooling import (
     MaxPooling3D,
 )
 from lamina.layers.preprocessing import Rescaling
-from lamina.layers.recurrent import GRU, LSTM, RNN, SimpleRNN
+from lamina.layers.recurrent import (
+    GRU,
+    LSTM,
+    RNN,
+    GRUCell,
+    LSTMCell,
+    SimpleRNN,
+    SimpleRNNCell,
+    StackedRNNCells,
+)
 from lamina.layers.regularization import (
     ActivityRegularization,
     AlphaDropout,
