@@ -6,8 +6,8 @@ equation implies) is as long as the rest of ``core.py``. ``"abc,cde->abde"`` map
 
 >>> from lamina import layers
 >>> layer = layers.EinsumDense("abc,cd->abd", output_shape=(None, 64), bias_axes="d")
->>> layer(layers.Input((32, 128))).shape
-(None, 32, 64)
+>>> layer(layers.Input((32, 128))).shape  # a None in output_shape stays None, as in Keras 3.15
+(None, None, 64)
 >>> [w.shape for w in layer.weights]
 [(128, 64), (64,)]
 """
