@@ -11,21 +11,36 @@ import types
 from typing import Any
 
 from lamina.layers.activation import ELU, LeakyReLU, PReLU, ReLU, Softmax
+from lamina.layers.attention import (
+    AdditiveAttention,
+    Attention,
+    GroupedQueryAttention,
+    GroupQueryAttention,
+    MultiHeadAttention,
+)
 from lamina.layers.base import InputSpec, Layer, Weight
 from lamina.layers.convolution import (
     Conv1D,
+    Conv1DTranspose,
     Conv2D,
     Conv2DTranspose,
     Conv3D,
+    Conv3DTranspose,
     Convolution1D,
+    Convolution1DTranspose,
     Convolution2D,
     Convolution2DTranspose,
     Convolution3D,
+    Convolution3DTranspose,
+    DepthwiseConv1D,
     DepthwiseConv2D,
     SeparableConv1D,
     SeparableConv2D,
+    SeparableConvolution1D,
+    SeparableConvolution2D,
 )
 from lamina.layers.core import Activation, Dense, Identity, Masking
+from lamina.layers.einsum_dense import EinsumDense
 from lamina.layers.embedding import Embedding
 from lamina.layers.image_augmentation import (
     RandomBrightness,
@@ -57,8 +72,21 @@ from lamina.layers.merging import (
     multiply,
     subtract,
 )
-from lamina.layers.normalization import BatchNormalization, GroupNormalization, LayerNormalization
+from lamina.layers.normalization import (
+    BatchNormalization,
+    GroupNormalization,
+    LayerNormalization,
+    RMSNormalization,
+    SpectralNormalization,
+    UnitNormalization,
+)
 from lamina.layers.pooling import (
+    AdaptiveAveragePooling1D,
+    AdaptiveAveragePooling2D,
+    AdaptiveAveragePooling3D,
+    AdaptiveMaxPooling1D,
+    AdaptiveMaxPooling2D,
+    AdaptiveMaxPooling3D,
     AveragePooling1D,
     AveragePooling2D,
     AveragePooling3D,
@@ -92,7 +120,16 @@ from lamina.layers.preprocessing_text import (
     StringLookup,
     TextVectorization,
 )
-from lamina.layers.recurrent import GRU, LSTM, RNN, SimpleRNN
+from lamina.layers.recurrent import (
+    GRU,
+    LSTM,
+    RNN,
+    GRUCell,
+    LSTMCell,
+    SimpleRNN,
+    SimpleRNNCell,
+    StackedRNNCells,
+)
 from lamina.layers.regularization import (
     ActivityRegularization,
     AlphaDropout,
@@ -106,14 +143,17 @@ from lamina.layers.regularization import (
 from lamina.layers.reshaping import (
     Cropping1D,
     Cropping2D,
+    Cropping3D,
     Flatten,
     Permute,
     RepeatVector,
     Reshape,
     UpSampling1D,
     UpSampling2D,
+    UpSampling3D,
     ZeroPadding1D,
     ZeroPadding2D,
+    ZeroPadding3D,
 )
 from lamina.layers.wrappers import Bidirectional, TimeDistributed, Wrapper
 
@@ -140,13 +180,16 @@ def serialize(layer: Layer) -> dict[str, Any]:
         head = {"module": "keras.src.models.functional", "class_name": "Functional",
                 "registered_name": "Functional"}
     else:
-        name = type(layer).__name__
+        name = type(layer).__dict__.get("_keras_class_name", type(layer).__name__)  # GroupQueryAttention
         known = _registry().get(name) is type(layer)
         head = {"module": "keras.layers" if known else type(layer).__module__, "class_name": name,
                 "registered_name": None if known else f"Custom>{name}"}
     out = {"module": head["module"], "class_name": head["class_name"], "config": layer.get_config(),
            "registered_name": head["registered_name"]}
-    if (layer.built and layer._build_input_shape is not None and layer._writes_build_config
+    shapes_dict = getattr(layer, "_build_shapes_dict", None)
+    if layer.built and shapes_dict:  # layers built from several named shapes (MultiHeadAttention)
+        out["build_config"] = {"shapes_dict": {k: _listify(v) for k, v in shapes_dict.items()}}
+    elif (layer.built and layer._build_input_shape is not None and layer._writes_build_config
             and not isinstance(layer, InputLayer)):
         out["build_config"] = {"input_shape": _listify(layer._build_input_shape)}
     return out
@@ -168,6 +211,8 @@ def deserialize(config: dict[str, Any], custom_objects: dict[str, Any] | None = 
     build = config.get("build_config")
     if build and build.get("input_shape") is not None and not layer.built:
         layer._maybe_build(_tupleize(build["input_shape"]))
+    elif build and build.get("shapes_dict") and not layer.built and hasattr(layer, "build_from_shapes"):
+        layer.build_from_shapes(**{k: _tupleize(v) for k, v in build["shapes_dict"].items()})
     return layer
 
 

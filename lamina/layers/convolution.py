@@ -1,5 +1,5 @@
-"""Convolution layers: ``Conv1D``, ``Conv2D``, ``Conv3D``, ``SeparableConv1D/2D``, ``DepthwiseConv2D``,
-``Conv2DTranspose``, with Keras 3's arguments, weight shapes and configs.
+"""Convolution layers: ``Conv1D/2D/3D``, ``SeparableConv1D/2D``, ``DepthwiseConv1D/2D``,
+``Conv1D/2D/3DTranspose``, with Keras 3's arguments, weight shapes and configs.
 
 Kernels are ``(*kernel_size, in_channels // groups, filters)`` as in Keras, so ``set_weights`` takes
 Keras's arrays unchanged.
@@ -352,23 +352,19 @@ def depthwise_conv(x: Any, kernel: Any, strides: Sequence[int], padding: str, di
     return conv(x, flat, strides, padding, dilation_rate, channels, data_format)
 
 
-class DepthwiseConv2D(BaseConv):
-    """Convolve each input channel with its own ``depth_multiplier`` filters.
-
-    >>> from lamina import layers
-    >>> layers.DepthwiseConv2D(3, depth_multiplier=2)(layers.Input((8, 8, 3))).shape
-    (None, 6, 6, 6)
-    """
+class DepthwiseConv(BaseConv):
+    """Convolve each input channel with its own ``depth_multiplier`` filters (the base of the depthwise layers)."""
 
     _kind = "depthwise"
 
-    def __init__(self, kernel_size: Any, strides: Any = (1, 1), padding: str = "valid", depth_multiplier: int = 1,
-                 data_format: str | None = None, dilation_rate: Any = (1, 1), activation: Any = None,
-                 use_bias: bool = True, depthwise_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
-                 depthwise_regularizer: Any = None, bias_regularizer: Any = None, activity_regularizer: Any = None,
-                 depthwise_constraint: Any = None, bias_constraint: Any = None, **kwargs: Any) -> None:
-        super().__init__(2, None, kernel_size, strides, padding, data_format, dilation_rate, 1, activation, use_bias,
-                         depthwise_initializer, bias_initializer, depthwise_regularizer, bias_regularizer,
+    def __init__(self, rank: int, kernel_size: Any, strides: Any = 1, padding: str = "valid",
+                 depth_multiplier: int = 1, data_format: str | None = None, dilation_rate: Any = 1,
+                 activation: Any = None, use_bias: bool = True, depthwise_initializer: Any = "glorot_uniform",
+                 bias_initializer: Any = "zeros", depthwise_regularizer: Any = None, bias_regularizer: Any = None,
+                 activity_regularizer: Any = None, depthwise_constraint: Any = None, bias_constraint: Any = None,
+                 **kwargs: Any) -> None:
+        super().__init__(rank, None, kernel_size, strides, padding, data_format, dilation_rate, 1, activation,
+                         use_bias, depthwise_initializer, bias_initializer, depthwise_regularizer, bias_regularizer,
                          activity_regularizer, depthwise_constraint, bias_constraint, **kwargs)
         self.depth_multiplier = int(depth_multiplier)
 
@@ -398,6 +394,42 @@ class DepthwiseConv2D(BaseConv):
                 "depthwise_regularizer": tail["kernel_regularizer"], "bias_regularizer": tail["bias_regularizer"],
                 "activity_regularizer": tail["activity_regularizer"], "depthwise_constraint": None,
                 "bias_constraint": None}
+
+
+class DepthwiseConv1D(DepthwiseConv):
+    """Depthwise 1-D convolution over ``(batch, steps, channels)``; kernel ``(k, channels, depth_multiplier)``.
+
+    >>> from lamina import layers
+    >>> layers.DepthwiseConv1D(3, depth_multiplier=2)(layers.Input((10, 3))).shape
+    (None, 8, 6)
+    """
+
+    def __init__(self, kernel_size: Any, strides: Any = 1, padding: str = "valid", depth_multiplier: int = 1,
+                 data_format: str | None = None, dilation_rate: Any = 1, activation: Any = None,
+                 use_bias: bool = True, depthwise_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
+                 depthwise_regularizer: Any = None, bias_regularizer: Any = None, activity_regularizer: Any = None,
+                 depthwise_constraint: Any = None, bias_constraint: Any = None, **kwargs: Any) -> None:
+        super().__init__(1, kernel_size, strides, padding, depth_multiplier, data_format, dilation_rate, activation,
+                         use_bias, depthwise_initializer, bias_initializer, depthwise_regularizer, bias_regularizer,
+                         activity_regularizer, depthwise_constraint, bias_constraint, **kwargs)
+
+
+class DepthwiseConv2D(DepthwiseConv):
+    """Convolve each input channel with its own ``depth_multiplier`` filters.
+
+    >>> from lamina import layers
+    >>> layers.DepthwiseConv2D(3, depth_multiplier=2)(layers.Input((8, 8, 3))).shape
+    (None, 6, 6, 6)
+    """
+
+    def __init__(self, kernel_size: Any, strides: Any = (1, 1), padding: str = "valid", depth_multiplier: int = 1,
+                 data_format: str | None = None, dilation_rate: Any = (1, 1), activation: Any = None,
+                 use_bias: bool = True, depthwise_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
+                 depthwise_regularizer: Any = None, bias_regularizer: Any = None, activity_regularizer: Any = None,
+                 depthwise_constraint: Any = None, bias_constraint: Any = None, **kwargs: Any) -> None:
+        super().__init__(2, kernel_size, strides, padding, depth_multiplier, data_format, dilation_rate, activation,
+                         use_bias, depthwise_initializer, bias_initializer, depthwise_regularizer, bias_regularizer,
+                         activity_regularizer, depthwise_constraint, bias_constraint, **kwargs)
 
 
 class SeparableConv(BaseConv):
@@ -506,28 +538,24 @@ class SeparableConv2D(SeparableConv):
 
 
 # ------------------------------------------------------------------------------------- transpose
-class Conv2DTranspose(BaseConv):
-    """Transposed 2-D convolution; kernel ``(kh, kw, filters, in_channels)`` as in Keras.
-
-    >>> from lamina import layers
-    >>> layers.Conv2DTranspose(4, 3, strides=2, padding="same")(layers.Input((8, 8, 3))).shape
-    (None, 16, 16, 4)
-    """
+class ConvTranspose(BaseConv):
+    """A ``rank``-D transposed convolution; kernel ``(*kernel_size, filters, in_channels)`` as in Keras."""
 
     _kind = "transpose"
 
-    def __init__(self, filters: int, kernel_size: Any, strides: Any = (1, 1), padding: str = "valid",
-                 output_padding: Any = None, data_format: str | None = None, dilation_rate: Any = (1, 1),
+    def __init__(self, rank: int, filters: int, kernel_size: Any, strides: Any = 1, padding: str = "valid",
+                 output_padding: Any = None, data_format: str | None = None, dilation_rate: Any = 1,
                  activation: Any = None, use_bias: bool = True, kernel_initializer: Any = "glorot_uniform",
                  bias_initializer: Any = "zeros", kernel_regularizer: Any = None, bias_regularizer: Any = None,
                  activity_regularizer: Any = None, kernel_constraint: Any = None, bias_constraint: Any = None,
                  **kwargs: Any) -> None:
-        super().__init__(2, filters, kernel_size, strides, padding, data_format, dilation_rate, 1, activation,
+        super().__init__(rank, filters, kernel_size, strides, padding, data_format, dilation_rate, 1, activation,
                          use_bias, kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
                          activity_regularizer, kernel_constraint, bias_constraint, **kwargs)
-        self.output_padding = (None if output_padding is None else
-                               tuple(int(v) for v in ((output_padding,) * 2 if isinstance(output_padding, int)
-                                                      else output_padding)))
+        if output_padding is not None:
+            output_padding = tuple(int(v) for v in ((output_padding,) * rank if isinstance(output_padding, int)
+                                                    else output_padding))
+        self.output_padding = output_padding
 
     def _out_spatial(self, input_shape: Shape) -> Shape:
         out = []
@@ -565,5 +593,64 @@ class Conv2DTranspose(BaseConv):
         return out
 
 
+class Conv1DTranspose(ConvTranspose):
+    """Transposed 1-D convolution; kernel ``(k, filters, in_channels)``.
+
+    >>> from lamina import layers
+    >>> layers.Conv1DTranspose(4, 3, strides=2, padding="same")(layers.Input((8, 3))).shape
+    (None, 16, 4)
+    """
+
+    def __init__(self, filters: int, kernel_size: Any, strides: Any = 1, padding: str = "valid",
+                 output_padding: Any = None, data_format: str | None = None, dilation_rate: Any = 1,
+                 activation: Any = None, use_bias: bool = True, kernel_initializer: Any = "glorot_uniform",
+                 bias_initializer: Any = "zeros", kernel_regularizer: Any = None, bias_regularizer: Any = None,
+                 activity_regularizer: Any = None, kernel_constraint: Any = None, bias_constraint: Any = None,
+                 **kwargs: Any) -> None:
+        super().__init__(1, filters, kernel_size, strides, padding, output_padding, data_format, dilation_rate,
+                         activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
+                         bias_regularizer, activity_regularizer, kernel_constraint, bias_constraint, **kwargs)
+
+
+class Conv2DTranspose(ConvTranspose):
+    """Transposed 2-D convolution; kernel ``(kh, kw, filters, in_channels)`` as in Keras.
+
+    >>> from lamina import layers
+    >>> layers.Conv2DTranspose(4, 3, strides=2, padding="same")(layers.Input((8, 8, 3))).shape
+    (None, 16, 16, 4)
+    """
+
+    def __init__(self, filters: int, kernel_size: Any, strides: Any = (1, 1), padding: str = "valid",
+                 output_padding: Any = None, data_format: str | None = None, dilation_rate: Any = (1, 1),
+                 activation: Any = None, use_bias: bool = True, kernel_initializer: Any = "glorot_uniform",
+                 bias_initializer: Any = "zeros", kernel_regularizer: Any = None, bias_regularizer: Any = None,
+                 activity_regularizer: Any = None, kernel_constraint: Any = None, bias_constraint: Any = None,
+                 **kwargs: Any) -> None:
+        super().__init__(2, filters, kernel_size, strides, padding, output_padding, data_format, dilation_rate,
+                         activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
+                         bias_regularizer, activity_regularizer, kernel_constraint, bias_constraint, **kwargs)
+
+
+class Conv3DTranspose(ConvTranspose):
+    """Transposed 3-D convolution; kernel ``(kd, kh, kw, filters, in_channels)``.
+
+    >>> from lamina import layers
+    >>> layers.Conv3DTranspose(2, 3, strides=2, padding="same")(layers.Input((4, 4, 4, 3))).shape
+    (None, 8, 8, 8, 2)
+    """
+
+    def __init__(self, filters: int, kernel_size: Any, strides: Any = (1, 1, 1), padding: str = "valid",
+                 data_format: str | None = None, output_padding: Any = None, dilation_rate: Any = (1, 1, 1),
+                 activation: Any = None, use_bias: bool = True, kernel_initializer: Any = "glorot_uniform",
+                 bias_initializer: Any = "zeros", kernel_regularizer: Any = None, bias_regularizer: Any = None,
+                 activity_regularizer: Any = None, kernel_constraint: Any = None, bias_constraint: Any = None,
+                 **kwargs: Any) -> None:
+        super().__init__(3, filters, kernel_size, strides, padding, output_padding, data_format, dilation_rate,
+                         activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
+                         bias_regularizer, activity_regularizer, kernel_constraint, bias_constraint, **kwargs)
+
+
 Convolution1D, Convolution2D, Convolution3D = Conv1D, Conv2D, Conv3D
-Convolution2DTranspose = Conv2DTranspose
+Convolution1DTranspose, Convolution2DTranspose = Conv1DTranspose, Conv2DTranspose
+Convolution3DTranspose = Conv3DTranspose
+SeparableConvolution1D, SeparableConvolution2D = SeparableConv1D, SeparableConv2D

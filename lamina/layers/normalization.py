@@ -293,3 +293,163 @@ class GroupNormalization(Layer):
                 "gamma_initializer": ser(self.gamma_initializer), "beta_regularizer": _ser_reg(self.beta_regularizer),
                 "gamma_regularizer": _ser_reg(self.gamma_regularizer), "beta_constraint": None,
                 "gamma_constraint": None}
+
+
+class RMSNormalization(Layer):
+    """Root-mean-square normalization: ``x * rsqrt(mean(x**2, axis) + epsilon) * scale`` (no centering).
+
+    >>> import numpy as np
+    >>> from lamina import layers
+    >>> [round(v, 3) for v in layers.RMSNormalization()(np.array([[3.0, 4.0]], "float32"))[0].tolist()]
+    [0.849, 1.131]
+    """
+
+    def __init__(self, axis: int | Sequence[int] = -1, epsilon: float = 1e-6, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.axis = axis
+        self.epsilon = epsilon
+
+    def build(self, input_shape: Shape) -> None:
+        if isinstance(self.axis, (list, tuple)):
+            self.axis = sorted(self.axis)
+        else:
+            self.axis = [self.axis]
+        shape = tuple(_axis_size(self, input_shape, a) for a in self.axis)
+        self.scale = self.add_weight(shape, "ones", name="scale")
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        axes = self.axis if isinstance(self.axis, (list, tuple)) else [self.axis]
+        for axis in axes:
+            if not -len(input_shape) <= axis < len(input_shape):
+                raise ValueError(f"Axis {axis} is out of bounds for input shape {input_shape}. Received: "
+                                 f"axis={self.axis}")
+        return input_shape
+
+    def call(self, inputs: Any) -> Any:
+        x = inputs.astype(jnp.result_type(inputs.dtype, jnp.float32))
+        rank = x.ndim
+        axes = tuple(sorted(a % rank for a in self.axis))
+        out = x * jax.lax.rsqrt(jnp.mean(jnp.square(x), axis=axes, keepdims=True) + self.epsilon)
+        bshape = [x.shape[a] if a in axes else 1 for a in range(rank)]
+        out = out * jnp.reshape(self.scale.value, bshape)
+        return out.astype(inputs.dtype)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon}
+
+
+class UnitNormalization(Layer):
+    """Scale each sample to unit L2 norm over ``axis``: ``x * min(rsqrt(sum(x**2)), 1e12)``.
+
+    >>> import numpy as np
+    >>> from lamina import layers
+    >>> layers.UnitNormalization()(np.array([[3.0, 4.0]], "float32")).tolist()
+    [[0.6000000238418579, 0.800000011920929]]
+    """
+
+    supports_masking = True
+    _writes_build_config = False
+
+    def __init__(self, axis: int | Sequence[int] = -1, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if isinstance(axis, (list, tuple)):
+            self.axis: Any = list(axis)
+        elif isinstance(axis, int):
+            self.axis = axis
+        else:
+            raise TypeError("Invalid value for `axis` argument: expected an int or a list/tuple of ints. "
+                            f"Received: axis={axis}")
+
+    def call(self, inputs: Any) -> Any:
+        axis = tuple(self.axis) if isinstance(self.axis, list) else self.axis
+        inv = jax.lax.rsqrt(jnp.sum(jnp.square(inputs), axis=axis, keepdims=True))
+        return inputs * jnp.minimum(inv, 1e12)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        axes = [self.axis] if isinstance(self.axis, int) else self.axis
+        for axis in axes:
+            if not -len(input_shape) <= axis < len(input_shape):
+                raise ValueError(f"Axis {self.axis} is out of bounds for input shape {input_shape}.")
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "axis": self.axis}
+
+
+def _l2_normalize(x: Any) -> Any:
+    """``x / ||x||`` over all entries (Keras's ``normalize(x, axis=None)`` with epsilon 1e-7)."""
+    return x * jnp.minimum(jax.lax.rsqrt(jnp.sum(jnp.square(x))), 1e7)
+
+
+class SpectralNormalization(Layer):
+    """Wrap a layer with a ``kernel`` (or ``embeddings``) and divide it by its largest singular value,
+    estimated by ``power_iterations`` steps of power iteration in training (``vector_u`` keeps the estimate).
+
+    >>> from lamina import layers
+    >>> sn = layers.SpectralNormalization(layers.Dense(4))
+    >>> sn(layers.Input((3,))).shape
+    (None, 4)
+    >>> [w.name for w in sn.weights]
+    ['kernel', 'vector_u', 'bias']
+    """
+
+    def __init__(self, layer: Layer, power_iterations: int = 1, **kwargs: Any) -> None:
+        if not isinstance(layer, Layer):
+            raise TypeError(f"SpectralNormalization wraps a Layer instance, received {layer!r}.")
+        super().__init__(**kwargs)
+        if power_iterations <= 0:
+            raise ValueError("`power_iterations` should be greater than zero. Received: "
+                             f"`power_iterations={power_iterations}`")
+        self.layer = layer
+        self.power_iterations = int(power_iterations)
+
+    def build(self, input_shape: Shape) -> None:
+        self.layer._maybe_build(input_shape)
+        self.input_spec = InputSpec(min_ndim=1, axes={-1: input_shape[-1]})
+        kernel = getattr(self.layer, "kernel", None)
+        if kernel is None:
+            kernel = getattr(self.layer, "embeddings", None)
+        if kernel is None:
+            raise ValueError(f"{type(self.layer).__name__} object has no attribute 'kernel' nor 'embeddings'")
+        self._kernel = kernel
+        self.kernel_shape = kernel.shape
+        # Keras tracks the wrapped kernel as this layer's own variable too (weights: kernel, vector_u, bias;
+        # the file stores it both here and in the inner layer).
+        self._own_weights.append(kernel)
+        self.vector_u = self.add_weight((1, self.kernel_shape[-1]), initializers.TruncatedNormal(stddev=0.02),
+                                        trainable=False, name="vector_u")
+
+    def normalized_weights(self) -> tuple[Any, Any]:
+        """The updated ``vector_u`` and the kernel divided by its estimated spectral norm."""
+        kernel = self._kernel.value
+        w = jnp.reshape(kernel, (-1, self.kernel_shape[-1]))
+        u = self.vector_u.value
+        for _ in range(self.power_iterations):
+            v = _l2_normalize(jnp.matmul(u, w.T))
+            u = _l2_normalize(jnp.matmul(v, w))
+        u, v = jax.lax.stop_gradient(u), jax.lax.stop_gradient(v)
+        sigma = jnp.matmul(jnp.matmul(v, w), u.T)
+        return u, jnp.reshape(kernel / sigma, self.kernel_shape)
+
+    def call(self, inputs: Any, training: bool = False) -> Any:
+        if training:
+            new_u, new_kernel = self.normalized_weights()
+            zero = jnp.all(self._kernel.value == 0)
+            self.vector_u.assign(jnp.where(zero, self.vector_u.value, new_u))
+            self._kernel.assign(jnp.where(zero, self._kernel.value, new_kernel))
+        out = self.layer._call_with_training(inputs, (), {}, training)
+        return out.astype(inputs.dtype)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return self.layer.compute_output_shape(input_shape)
+
+    def get_config(self) -> dict[str, Any]:
+        from lamina.layers import serialize
+
+        return {**super().get_config(), "layer": serialize(self.layer), "power_iterations": self.power_iterations}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> SpectralNormalization:
+        from lamina.layers import deserialize
+
+        return cls(**{**config, "layer": deserialize(config["layer"])})

@@ -256,3 +256,99 @@ AvgPool1D, AvgPool2D, AvgPool3D = AveragePooling1D, AveragePooling2D, AveragePoo
 GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
 GlobalAvgPool1D, GlobalAvgPool2D = GlobalAveragePooling1D, GlobalAveragePooling2D
 GlobalMaxPool3D, GlobalAvgPool3D = GlobalMaxPooling3D, GlobalAveragePooling3D
+
+
+# --------------------------------------------------------------------------------------- adaptive
+def adaptive_windows(length: int, size: int) -> list[tuple[int, int]]:
+    """The ``size`` windows ``[floor(i * L / size), ceil((i + 1) * L / size))`` that adaptive pooling reduces.
+
+    >>> adaptive_windows(5, 3)
+    [(0, 2), (1, 4), (3, 5)]
+    """
+    return [((i * length) // size, -((-(i + 1) * length) // size)) for i in range(size)]
+
+
+def adaptive_pool(x: Any, output_size: Sequence[int], op: str, data_format: str) -> Any:
+    """Average or max pooling to a fixed ``output_size`` (windows as in PyTorch and Keras), axis by axis."""
+    start = 1 if data_format == "channels_last" else 2
+    reduce = jnp.mean if op == "mean" else jnp.max
+    for offset, size in enumerate(output_size):
+        axis = start + offset
+        pieces = [reduce(jax.lax.slice_in_dim(x, a, b, axis=axis), axis=axis, keepdims=True)
+                  for a, b in adaptive_windows(x.shape[axis], size)]
+        x = jnp.concatenate(pieces, axis=axis)
+    return x
+
+
+class BaseAdaptivePooling(Layer):
+    """Pool each spatial axis to ``output_size`` entries, whatever the input size."""
+
+    rank = 1
+    _op = "mean"
+
+    def __init__(self, output_size: Any, data_format: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        rank = self.rank
+        if isinstance(output_size, int):
+            size = (output_size,) * rank
+        elif isinstance(output_size, (tuple, list)) and len(output_size) == rank:
+            size = tuple(int(s) for s in output_size)
+        else:
+            names = {1: "an integer or (length,) tuple", 2: "an integer or (height, width) tuple",
+                     3: "an integer or (depth, height, width) tuple"}[rank]
+            raise TypeError(f"`output_size` must be {names}. Received: {output_size} of type {type(output_size)}")
+        self.output_size = size
+        self.data_format = data_format_of(data_format, f"{type(self).__name__} '{self.name}'")
+        self.input_spec = InputSpec(ndim=rank + 2)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        if self.data_format == "channels_last":
+            return (input_shape[0], *self.output_size, input_shape[-1])
+        return (input_shape[0], input_shape[1], *self.output_size)
+
+    def call(self, inputs: Any) -> Any:
+        return adaptive_pool(inputs, self.output_size, self._op, self.data_format)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "output_size": list(self.output_size), "data_format": self.data_format}
+
+
+class AdaptiveAveragePooling1D(BaseAdaptivePooling):
+    """Average ``(batch, steps, channels)`` down to ``output_size`` steps.
+
+    >>> from lamina import layers
+    >>> layers.AdaptiveAveragePooling1D(4)(layers.Input((10, 3))).shape
+    (None, 4, 3)
+    """
+
+    rank, _op = 1, "mean"
+
+
+class AdaptiveAveragePooling2D(BaseAdaptivePooling):
+    """Average images down to ``output_size`` ``(height, width)``."""
+
+    rank, _op = 2, "mean"
+
+
+class AdaptiveAveragePooling3D(BaseAdaptivePooling):
+    """Average volumes down to ``output_size`` ``(depth, height, width)``."""
+
+    rank, _op = 3, "mean"
+
+
+class AdaptiveMaxPooling1D(BaseAdaptivePooling):
+    """Max over windows of ``(batch, steps, channels)`` giving ``output_size`` steps."""
+
+    rank, _op = 1, "max"
+
+
+class AdaptiveMaxPooling2D(BaseAdaptivePooling):
+    """Max over windows of images giving ``output_size`` ``(height, width)``."""
+
+    rank, _op = 2, "max"
+
+
+class AdaptiveMaxPooling3D(BaseAdaptivePooling):
+    """Max over windows of volumes giving ``output_size`` ``(depth, height, width)``."""
+
+    rank, _op = 3, "max"

@@ -355,3 +355,70 @@ class UpSampling2D(_Spatial):
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "size": list(self.size), "data_format": self.data_format,
                 "interpolation": self.interpolation}
+
+
+class ZeroPadding3D(ZeroPadding2D):
+    """Pad the three spatial axes of volumes with zeros: ``padding`` int, ``(d, h, w)`` or three pairs.
+
+    >>> from lamina import layers
+    >>> layers.ZeroPadding3D(1)(layers.Input((4, 4, 4, 2))).shape
+    (None, 6, 6, 6, 2)
+    """
+
+    rank = 3
+
+    def __init__(self, padding: Any = ((1, 1), (1, 1), (1, 1)), data_format: str | None = None,
+                 **kwargs: Any) -> None:
+        Layer.__init__(self, **kwargs)
+        self.padding = _pairs(padding, 3, "padding", f"ZeroPadding3D '{self.name}'")
+        self._init_format(data_format)
+
+
+class Cropping3D(Cropping2D):
+    """Remove slices at the borders of the three spatial axes: ``cropping`` int, ``(d, h, w)`` or pairs.
+
+    >>> from lamina import layers
+    >>> layers.Cropping3D(((1, 1), (2, 2), (0, 1)))(layers.Input((6, 6, 6, 2))).shape
+    (None, 4, 2, 5, 2)
+    """
+
+    rank = 3
+
+    def __init__(self, cropping: Any = ((1, 1), (1, 1), (1, 1)), data_format: str | None = None,
+                 **kwargs: Any) -> None:
+        Layer.__init__(self, **kwargs)
+        self.cropping = _pairs(cropping, 3, "cropping", f"Cropping3D '{self.name}'")
+        self._init_format(data_format)
+
+
+class UpSampling3D(_Spatial):
+    """Repeat the entries of the three spatial axes ``size`` times (nearest neighbour).
+
+    >>> from lamina import layers
+    >>> layers.UpSampling3D()(layers.Input((2, 3, 4, 5))).shape
+    (None, 4, 6, 8, 5)
+    """
+
+    rank = 3
+
+    def __init__(self, size: Any = (2, 2, 2), data_format: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.size = (int(size),) * 3 if isinstance(size, int) else tuple(int(s) for s in size)
+        if len(self.size) != 3:
+            raise ValueError(f"UpSampling3D '{self.name}': size must be an int or 3 ints, received {size!r}.")
+        self._init_format(data_format)
+
+    def call(self, inputs: Any) -> Any:
+        out = inputs
+        for axis, s in zip(self._axes(), self.size):
+            out = jnp.repeat(out, s, axis=axis)
+        return out
+
+    def compute_output_shape(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
+        out = list(input_shape)
+        for axis, s in zip(self._axes(), self.size):
+            out[axis] = None if out[axis] is None else out[axis] * s
+        return tuple(out)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "size": list(self.size), "data_format": self.data_format}

@@ -40,6 +40,20 @@ CASES = [
          id="convT-same-stride"),
     Case("Conv2DTranspose", {"filters": 3, "kernel_size": 2, "strides": 2, "output_padding": 1}, (2, 3, 3, 2),
          id="convT-output-padding"),
+    Case("Conv1DTranspose", {"filters": 3, "kernel_size": 3}, (2, 5, 2), id="convT1d-valid"),
+    Case("Conv1DTranspose", {"filters": 3, "kernel_size": 3, "strides": 2, "padding": "same"}, (2, 5, 2),
+         id="convT1d-same-stride"),
+    Case("Conv1DTranspose", {"filters": 2, "kernel_size": 2, "strides": 3, "output_padding": 1,
+                             "data_format": "channels_first"}, (2, 3, 4), id="convT1d-outpad-cf"),
+    Case("Conv1DTranspose", {"filters": 2, "kernel_size": 3, "dilation_rate": 2}, (2, 5, 2), id="convT1d-dilated"),
+    Case("Conv3DTranspose", {"filters": 2, "kernel_size": 2}, (1, 3, 3, 3, 2), id="convT3d-valid"),
+    Case("Conv3DTranspose", {"filters": 2, "kernel_size": 3, "strides": 2, "padding": "same"}, (1, 3, 2, 3, 2),
+         id="convT3d-same-stride"),
+    Case("DepthwiseConv1D", {"kernel_size": 3}, (2, 7, 3), id="depthwise1d"),
+    Case("DepthwiseConv1D", {"kernel_size": 3, "depth_multiplier": 2, "padding": "same", "strides": 2},
+         (2, 7, 3), id="depthwise1d-dm2-same"),
+    Case("DepthwiseConv1D", {"kernel_size": 2, "dilation_rate": 2, "data_format": "channels_first"}, (2, 3, 7),
+         id="depthwise1d-dilated-cf"),
 ]
 
 

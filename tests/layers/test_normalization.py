@@ -9,7 +9,7 @@ import pytest
 
 from lamina import layers, models
 
-from .layer_oracle import Case, check_layer
+from .layer_oracle import Case, Inner, check_layer
 
 CASES = [
     Case("BatchNormalization", {}, (4, 3), id="bn-dense"),
@@ -23,6 +23,15 @@ CASES = [
     Case("GroupNormalization", {"groups": 2}, (2, 5, 4), id="gn"),
     Case("GroupNormalization", {"groups": 3, "axis": 1}, (2, 6, 4, 4), id="gn-axis1"),
     Case("GroupNormalization", {"groups": -1}, (2, 4, 4, 3), id="gn-instance"),
+    Case("RMSNormalization", {}, (2, 5, 4), id="rms"),
+    Case("RMSNormalization", {"axis": [1, 2], "epsilon": 1e-3}, (2, 3, 4), id="rms-two-axes"),
+    Case("UnitNormalization", {}, (3, 4), id="unit"),
+    Case("UnitNormalization", {"axis": [1, 2]}, (2, 3, 4), id="unit-two-axes"),
+    Case("SpectralNormalization", {"layer": Inner("Dense", {"units": 3})}, (4, 5), id="spectral-dense"),
+    Case("SpectralNormalization", {"layer": Inner("Conv2D", {"filters": 2, "kernel_size": 3}),
+                                   "power_iterations": 3}, (2, 6, 6, 3), id="spectral-conv"),
+    Case("SpectralNormalization", {"layer": Inner("Embedding", {"input_dim": 7, "output_dim": 3})}, (2, 4),
+         int_input=7, id="spectral-embedding"),
 ]
 
 

@@ -21,6 +21,14 @@ CASES = [
     Case("AveragePooling1D", {"pool_size": 2, "padding": "same"}, (2, 7, 2), id="avgpool1d-same"),
     Case("AveragePooling3D", {"pool_size": 2}, (1, 4, 4, 4, 2), id="avgpool3d"),
     Case("GlobalAveragePooling2D", {}, (2, 5, 5, 3), id="gap2d"),
+    *[Case(f"Adaptive{kind}Pooling{rank}D", {"output_size": size}, shape, id=f"adaptive-{kind.lower()}{rank}d-{i}")
+      for kind in ("Average", "Max")
+      for i, (rank, size, shape) in enumerate([(1, 3, (2, 7, 2)), (1, 4, (2, 8, 2)), (2, 3, (2, 7, 5, 2)),
+                                               (2, (2, 4), (2, 6, 9, 2)), (3, 2, (1, 5, 4, 3, 2))])],
+    Case("AdaptiveAveragePooling2D", {"output_size": (3, 2), "data_format": "channels_first"}, (2, 2, 7, 5),
+         id="adaptive-avg2d-cf"),
+    Case("AdaptiveMaxPooling1D", {"output_size": 5, "data_format": "channels_first"}, (2, 3, 11),
+         id="adaptive-max1d-cf"),
     Case("GlobalAveragePooling2D", {"keepdims": True, "data_format": "channels_first"}, (2, 3, 4, 4),
          id="gap2d-keepdims-cf"),
     Case("GlobalMaxPooling2D", {}, (2, 5, 5, 3), id="gmp2d"),

@@ -34,6 +34,13 @@ CASES = [
     Case("Bidirectional", {"layer": Inner("LSTM", {"units": 2, "return_sequences": True})}, (3, 6, 2), mask=True,
          atol=R, id="bidi-lstm-mask"),
     Case("TimeDistributed", {"layer": Inner("LSTM", {"units": 3})}, (2, 3, 4, 2), atol=R, id="td-lstm"),
+    Case("RNN", {"cell": Inner("LSTMCell", {"units": 3})}, (2, 5, 3), atol=R, id="rnn-lstmcell"),
+    Case("RNN", {"cell": Inner("GRUCell", {"units": 3}), "return_sequences": True}, (3, 6, 2), mask=True, atol=R,
+         id="rnn-grucell-mask"),
+    Case("RNN", {"cell": Inner("SimpleRNNCell", {"units": 2}), "go_backwards": True, "return_state": True},
+         (2, 5, 3), atol=R, id="rnn-simplecell-back-state"),
+    Case("RNN", {"cell": Inner("GRUCell", {"units": 3, "reset_after": False})}, (2, 4, 3), atol=R,
+         id="rnn-grucell-reset-before"),
 ]
 
 
