@@ -115,7 +115,7 @@ def print_summary(model: Any, line_length: int | None = None, positions: Sequenc
         positions.append(line_length)
         header.append("Trainable")
 
-    layers = list(model.layers)
+    layers = list(model._operations if model._functional else model.layers)  # Keras lists operations too
     if layer_range is not None:
         start, stop = _resolve_range(layers, layer_range)
         layers = layers[start:stop + 1]
@@ -149,7 +149,7 @@ def print_summary(model: Any, line_length: int | None = None, positions: Sequenc
             print_fn(_format_row(row, positions))
         if expand_nested and isinstance(layer, Model) and layer.built:
             print_fn("|" + "¯" * (line_length - 2) + "|")
-            for inner in layer.layers:
+            for inner in (layer._operations if layer._functional else layer.layers):
                 for row in rows_for(inner, layer, "| "):
                     print_fn(_format_row(row, positions))
             print_fn("¯" * line_length)
