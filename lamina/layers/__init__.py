@@ -28,6 +28,7 @@ from lamina.layers.convolution import (
 from lamina.layers.core import Activation, Dense, Identity, Masking
 from lamina.layers.embedding import Embedding
 from lamina.layers.input_layer import Input, InputLayer
+from lamina.layers.lambda_layer import Lambda
 from lamina.layers.merging import (
     Add,
     Average,

@@ -280,7 +280,8 @@ def load_model(filepath: Any, custom_objects: dict[str, Any] | None = None, comp
         if not isinstance(config, dict) or "class_name" not in config:
             raise safety.UnsafeFileError(f"'{path}'/{CONFIG_NAME} is not a serialized model (no class_name).")
         safety.check_config_objects(config, custom_objects, safe_mode)
-        model = deserialize(config, custom_objects)
+        with safety.safe_mode_scope(safe_mode):
+            model = deserialize(config, custom_objects)
         if not isinstance(model, Model):
             raise ValueError(f"'{path}' holds a {type(model).__name__}, not a model.")
         if WEIGHTS_NAME not in archive.namelist():
