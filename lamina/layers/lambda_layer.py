@@ -47,8 +47,7 @@ class Lambda(Layer):
         params = _arg_names(function)
         self._fn_expects_training_arg = "training" in params
         self._fn_expects_mask_arg = "mask" in params
-        self._input_dtypes: Any = None
-        self._output_dtype: str | None = None
+        self._input_dtypes: Any = None  # the symbolic output's dtype is the layer's, as in Keras
 
     def call(self, inputs: Any, mask: Any = None, training: Any = None) -> Any:
         kwargs = dict(self.arguments)
@@ -79,16 +78,11 @@ class Lambda(Layer):
                 raise NotImplementedError(f"We could not automatically infer the shape of the Lambda's output "
                                           f"('{self.name}': {e}). Please specify the `output_shape` argument for "
                                           "this Lambda layer.") from e
-            first = out if isinstance(out, KerasTensor) else _leaves(out)[0]
-            self._output_dtype = first.dtype
             return map_structure(lambda t: t.shape, out)
         if callable(self._output_shape):
             return self._output_shape(input_shape)
         batch = input_shape[0] if is_shape(input_shape) else _leaves(input_shape)[0]
         return _map_shapes(lambda s: (batch,) + tuple(s), self._output_shape)
-
-    def compute_output_dtype(self, input_dtype: str) -> str:
-        return self._output_dtype or super().compute_output_dtype(input_dtype)
 
     def get_config(self) -> dict[str, Any]:
         config: dict[str, Any] = {"function": _serialize_function(self.function)}
