@@ -1,4 +1,4 @@
-"""Which Keras ``Operation`` each ``keras.ops`` function records on symbolic tensors (generated; do not edit).
+"""Which Keras ``Operation`` each ``keras.ops`` function records on symbolic tensors (generated).
 
 ``SPECS[name] = (module, class_name, init, call_args, call_kwargs, defaults)``: ``init`` maps the class's
 constructor arguments (its config) to the function's arguments, ``call_args`` / ``call_kwargs`` name the function

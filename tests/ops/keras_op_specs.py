@@ -65,7 +65,7 @@ def keras_op_specs() -> dict[str, tuple]:
     return out
 
 
-HEADER = '''"""Which Keras ``Operation`` each ``keras.ops`` function records on symbolic tensors (generated; do not edit).
+HEADER = '''"""Which Keras ``Operation`` each ``keras.ops`` function records on symbolic tensors (generated).
 
 ``SPECS[name] = (module, class_name, init, call_args, call_kwargs, defaults)``: ``init`` maps the class's
 constructor arguments (its config) to the function's arguments, ``call_args`` / ``call_kwargs`` name the function

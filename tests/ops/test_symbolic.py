@@ -237,7 +237,8 @@ def test_weights_are_arrays_inside_jitted_call(name, body):
         inputs = k.Input((4,))
         layer = _custom_layer(k, body)(name="custom")
         model = k.Model(inputs, layer(inputs))
-        layer.set_weights([np.linspace(-1, 1, 12).reshape(4, 3).astype("float32"), np.array([0.1, 0.2, -0.3], "float32")])
+        kernel = np.linspace(-1, 1, 12).reshape(4, 3).astype("float32")
+        layer.set_weights([kernel, np.array([0.1, 0.2, -0.3], "float32")])
         return model
 
     lm = build(lamina)
