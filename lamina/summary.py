@@ -71,6 +71,15 @@ def _connections(model: Any, layer: Any) -> list[str]:
     return out
 
 
+def _rows_of(model: Any) -> list[Any]:
+    """The model's layers, and in a functional graph its operations (``x * 2``) where they run, as Keras lists."""
+    shown = {id(layer) for layer in model.layers}
+    ops = getattr(model, "_operations", []) if model._functional else []
+    if not any(id(op) not in shown and not hasattr(op, "add_weight") for op in ops):
+        return list(model.layers)
+    return [op for op in ops if id(op) in shown or not hasattr(op, "add_weight")]
+
+
 def _format_row(fields: Sequence[str], positions: Sequence[int]) -> str:
     line = ""
     for i, field in enumerate(fields):
@@ -115,7 +124,7 @@ def print_summary(model: Any, line_length: int | None = None, positions: Sequenc
         positions.append(line_length)
         header.append("Trainable")
 
-    layers = list(model.layers)
+    layers = _rows_of(model)
     if layer_range is not None:
         start, stop = _resolve_range(layers, layer_range)
         layers = layers[start:stop + 1]
@@ -149,7 +158,7 @@ def print_summary(model: Any, line_length: int | None = None, positions: Sequenc
             print_fn(_format_row(row, positions))
         if expand_nested and isinstance(layer, Model) and layer.built:
             print_fn("|" + "¯" * (line_length - 2) + "|")
-            for inner in layer.layers:
+            for inner in _rows_of(layer):
                 for row in rows_for(inner, layer, "| "):
                     print_fn(_format_row(row, positions))
             print_fn("¯" * line_length)

@@ -54,6 +54,7 @@ from lamina.layers.image_augmentation import (
 )
 from lamina.layers.image_preprocessing import CenterCrop, Resizing
 from lamina.layers.input_layer import Input, InputLayer
+from lamina.layers.lambda_layer import Lambda
 from lamina.layers.merging import (
     Add,
     Average,

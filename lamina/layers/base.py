@@ -30,6 +30,8 @@ import numpy as np
 from lamina import backend, initializers, naming
 from lamina.graph import History, KerasTensor, Node, any_symbolic, map_structure
 from lamina.layers.masks import attach, fill_masks, get_mask, output_mask, takes_mask
+from lamina.ops.operation import Operation
+from lamina.ops.symbolic import register_variable_class
 
 Shape = tuple[int | None, ...]
 
@@ -209,6 +211,33 @@ class Weight:
     def __rmatmul__(self, o): return o @ self.value  # noqa: E704
     def __neg__(self): return -self.value  # noqa: E704
     def __getitem__(self, i): return self.value[i]  # noqa: E704
+    def __pow__(self, o): return self.value ** o  # noqa: E704
+    def __rpow__(self, o): return o ** self.value  # noqa: E704
+    def __abs__(self): return abs(self.value)  # noqa: E704
+    def __floordiv__(self, o): return self.value // o  # noqa: E704
+    def __mod__(self, o): return self.value % o  # noqa: E704
+    def __lt__(self, o): return self.value < o  # noqa: E704
+    def __le__(self, o): return self.value <= o  # noqa: E704
+    def __gt__(self, o): return self.value > o  # noqa: E704
+    def __ge__(self, o): return self.value >= o  # noqa: E704
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def T(self) -> Any:  # noqa: N802 - NumPy's name
+        return self.value.T
+
+    def astype(self, dtype: Any) -> Any:
+        return self.value.astype(dtype)
+
+
+# JAX functions read a weight as its array: jit and the jnp functions (themselves jitted) flatten arguments as
+# pytrees, and a Weight flattens to the array it holds in the current call (the traced parameter inside a model's
+# jitted step). Without this, JAX refuses the object (it no longer converts ``__jax_array__`` objects while tracing).
+jax.tree_util.register_pytree_node(Weight, lambda w: ((w.value,), None), lambda _, children: children[0])
+register_variable_class(Weight)
 
 
 # ----------------------------------------------------------------------------------------- InputSpec
@@ -233,7 +262,7 @@ def shape_str(shape: Any) -> str:
 
 
 # --------------------------------------------------------------------------------------------- Layer
-class Layer:
+class Layer(Operation):
     """Base class of every layer. Subclasses define ``build``, ``call`` and ``compute_output_shape``.
 
     >>> import numpy as np

@@ -16,6 +16,7 @@ from lamina.graph import KerasTensor, Node, flatten_tensors, map_structure
 from lamina.layers.base import Layer, shape_str
 from lamina.layers.input_layer import InputLayer
 from lamina.layers.masks import attach, fill_masks, output_mask, takes_mask
+from lamina.ops import symbolic
 
 
 def map_graph(inputs: list[KerasTensor], outputs: list[KerasTensor], model_name: str = "model"
@@ -125,6 +126,10 @@ def run_graph(nodes: list[Node], inputs: list[KerasTensor], values: list[Any], o
         if isinstance(node.layer, InputLayer):
             continue
         layer = node.layer
+        if not isinstance(layer, Layer):  # an operation (x * 2, ops.concatenate): no training flag, no masks
+            result = layer.call(*map_structure(lookup, node.args), **map_structure(lookup, dict(node.kwargs)))
+            _store(env, node, result)
+            continue
         kwargs, previous = fill_masks(layer, node.args, dict(node.kwargs), mask_of)
         args = map_structure(lookup, node.args)
         kwargs = map_structure(lookup, kwargs)
@@ -134,17 +139,22 @@ def run_graph(nodes: list[Node], inputs: list[KerasTensor], values: list[Any], o
             kwargs.pop("mask")
         result = layer._call_with_training(args[0], tuple(args[1:]), kwargs, training)
         produced = node.output_tensors
-        if len(produced) == 1 and not isinstance(node.outputs, (list, tuple, dict)):
-            env[id(produced[0])] = result
-        else:
-            flat: list[Any] = []
-            map_structure(flat.append, result)
-            for t, v in zip(produced, flat):
-                env[id(t)] = v
+        _store(env, node, result)
         if previous is not None or type(layer).compute_mask is not Layer.compute_mask:
             attach(produced, output_mask(layer, args[0], previous),
                            lambda t, m: masks.__setitem__(id(t), m))
     return map_structure(lookup, outputs_struct)
+
+
+def _store(env: dict[int, Any], node: Node, result: Any) -> None:
+    produced = node.output_tensors
+    if len(produced) == 1 and not isinstance(node.outputs, (list, tuple, dict)):
+        env[id(produced[0])] = result
+    else:
+        flat: list[Any] = []
+        map_structure(flat.append, result)
+        for t, v in zip(produced, flat):
+            env[id(t)] = v
 
 
 def model_node_indices(nodes: list[Node]) -> dict[int, int]:
@@ -174,11 +184,11 @@ def functional_config(model: Any) -> dict[str, Any]:
     node_ids = {n.id for n in model._nodes}
 
     def enc(item: Any) -> Any:
-        return encode_tensor(item, index) if isinstance(item, KerasTensor) else item
+        return encode_tensor(item, index) if isinstance(item, KerasTensor) else encode_constant(item)
 
     layer_configs = []
-    for layer in model._layers:
-        entry = serialize(layer)
+    for layer in model._operations:
+        entry = serialize(layer) if isinstance(layer, Layer) else serialize_operation(layer)
         entry["name"] = layer.name
         entry["inbound_nodes"] = [] if isinstance(layer, InputLayer) else [
             {"args": list(map_structure(enc, node.args)), "kwargs": map_structure(enc, node.kwargs)}
@@ -208,7 +218,9 @@ def functional_from_config(cls: type, config: dict[str, Any], custom_objects: di
     tensors: dict[tuple[str, int, int], KerasTensor] = {}
     pending: list[tuple[Any, int, dict[str, Any]]] = []
     for entry in config["layers"]:
-        layer = deserialize(entry, custom_objects)
+        op_cls = symbolic.class_for(entry.get("module") or "", entry.get("class_name", "")) if str(
+            entry.get("module")).startswith(("keras.src.ops", "keras.ops")) else None
+        layer = op_cls.from_config(entry.get("config", {})) if op_cls else deserialize(entry, custom_objects)
         name = entry.get("name", layer.name)
         created[name] = layer
         if isinstance(layer, InputLayer):
@@ -220,10 +232,12 @@ def functional_from_config(cls: type, config: dict[str, Any], custom_objects: di
         if isinstance(item, dict) and item.get("class_name") == "__keras_tensor__":
             name, node_index, tensor_index = item["config"]["keras_history"]
             return tensors[(name, node_index, tensor_index)]
+        if isinstance(item, dict) and item.get("class_name") in _CONSTANTS and "config" in item:
+            return _CONSTANTS[item["class_name"]](item["config"], decode)
         if isinstance(item, list) and len(item) == 3 and isinstance(item[0], str) and (
                 item[0], item[1], item[2]) in tensors and all(isinstance(v, int) for v in item[1:]):
             return tensors[tuple(item)]  # Keras 2 style [name, node, tensor] triples
-        if isinstance(item, list):
+        if isinstance(item, (list, tuple)):
             return [decode(v) for v in item]
         if isinstance(item, dict):
             return {k: decode(v) for k, v in item.items()}
@@ -238,7 +252,8 @@ def functional_from_config(cls: type, config: dict[str, Any], custom_objects: di
                 kwargs = decode(node.get("kwargs", {}))
             except KeyError:
                 continue
-            kwargs = {k: v for k, v in kwargs.items() if k != "mask"}
+            if isinstance(layer, Layer):
+                kwargs = {k: v for k, v in kwargs.items() if k != "mask"}
             out = layer(*args, **kwargs)
             for j, t in enumerate(flatten_tensors(out)):
                 tensors[(layer.name, i, j)] = t
@@ -258,3 +273,50 @@ def functional_from_config(cls: type, config: dict[str, Any], custom_objects: di
 
     inputs, outputs = pick(config["input_layers"]), pick(config["output_layers"])
     return cls(inputs=inputs, outputs=outputs, name=config.get("name"), trainable=config.get("trainable", True))
+
+
+def serialize_operation(op: Any) -> dict[str, Any]:
+    """An operation's entry in a functional config, as Keras 3 writes ``keras.src.ops`` nodes."""
+    return {"module": symbolic.keras_module(op), "class_name": type(op).__name__, "config": op.get_config(),
+            "registered_name": type(op).__name__}
+
+
+def encode_constant(item: Any) -> Any:
+    """A non-tensor node argument in Keras's serialized form (slices, Ellipsis, arrays; tuples as lists)."""
+    import numpy as np
+
+    if isinstance(item, slice):
+        return {"class_name": "__slice__", "config": {"start": encode_constant(item.start),
+                                                       "stop": encode_constant(item.stop),
+                                                       "step": encode_constant(item.step)}}
+    if item is Ellipsis:
+        return {"class_name": "__ellipsis__", "config": {}}
+    if isinstance(item, np.ndarray) and item.ndim > 0:
+        return {"class_name": "__numpy__", "config": {"value": item.tolist(), "dtype": str(item.dtype)}}
+    if isinstance(item, np.generic):
+        return item.item()
+    if hasattr(item, "shape") and hasattr(item, "dtype") and not isinstance(item, KerasTensor):  # a JAX array
+        return {"class_name": "__tensor__", "config": {"value": np.asarray(item).tolist(), "dtype": str(item.dtype)}}
+    if isinstance(item, (list, tuple)):
+        return [encode_constant(v) for v in item]
+    return item
+
+
+def _tensor_constant(config: dict[str, Any], decode: Any) -> Any:
+    import jax.numpy as jnp
+
+    return jnp.asarray(config["value"], dtype=config.get("dtype"))
+
+
+def _numpy_constant(config: dict[str, Any], decode: Any) -> Any:
+    import numpy as np
+
+    return np.asarray(config["value"], dtype=config.get("dtype"))
+
+
+_CONSTANTS = {
+    "__slice__": lambda c, decode: slice(decode(c.get("start")), decode(c.get("stop")), decode(c.get("step"))),
+    "__ellipsis__": lambda c, decode: Ellipsis,
+    "__tensor__": _tensor_constant,
+    "__numpy__": _numpy_constant,
+}

@@ -37,6 +37,7 @@ class Model(Trainer, Layer):
         Trainer.__init__(self)
         self._nodes: list[Any] = []
         self._layers: list[Layer] = []
+        self._operations: list[Any] = []
         self._inputs_struct: Any = None
         self._outputs_struct: Any = None
         self.inputs: list[KerasTensor] = []
@@ -61,7 +62,8 @@ class Model(Trainer, Layer):
         self.inputs, self.outputs = flatten_tensors(inputs), flatten_tensors(outputs)
         if not self.inputs or not self.outputs:
             raise ValueError(f"Model '{self.name}': inputs and outputs must be tensors from lamina layers.")
-        self._nodes, self._layers = functional.map_graph(self.inputs, self.outputs, self.name)
+        self._nodes, self._operations = functional.map_graph(self.inputs, self.outputs, self.name)
+        self._layers = [op for op in self._operations if isinstance(op, Layer)]  # operations (x * 2) are no layers
         object.__setattr__(self, "_tracked_layers", list(self._layers))
         self._functional = True
         self.built = True

@@ -30,8 +30,8 @@ import numpy as np
 from lamina.saving.safety import UnsafeFileError, safe_dataset, safe_group
 
 # Attributes of lamina's own bookkeeping that reference layers but are not children in Keras's walk.
-_SKIP_ATTRS = frozenset({"_tracked_layers", "_layers", "_stack", "_input_layer", "_inbound_nodes", "_nodes",
-                         "inputs", "outputs", "_inputs_struct", "_outputs_struct", "optimizer"})
+_SKIP_ATTRS = frozenset({"_tracked_layers", "_layers", "_operations", "_stack", "_input_layer", "_inbound_nodes",
+                         "_nodes", "inputs", "outputs", "_inputs_struct", "_outputs_struct", "optimizer"})
 
 
 def keras_snake_case(name: str) -> str:

@@ -330,7 +330,8 @@ def load_model(filepath: Any, custom_objects: dict[str, Any] | None = None, comp
         if WEIGHTS_NAME not in archive.namelist():
             raise safety.UnsafeFileError(f"'{path}' has no {WEIGHTS_NAME} member (found {archive.namelist()}); "
                                          "lamina reads weights only in the HDF5 format.")
-        with abstract_weights():  # shapes only: the config's size is checked against the weights before allocating
+        # shapes only: the config's size is checked against the weights before allocating
+        with abstract_weights(), safety.safe_mode_scope(safe_mode):
             model = deserialize(config, custom_objects)
         if not isinstance(model, Model):
             raise ValueError(f"'{path}' holds a {type(model).__name__}, not a model.")

@@ -14,10 +14,12 @@ lamina.saving.safety.UnsafeFileError: Refusing zip member '../evil.txt': its pat
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import stat
 import zipfile
+from collections.abc import Iterator
 from typing import Any
 
 from lamina.config import in_safe_mode
@@ -197,6 +199,37 @@ def load_json(data: bytes, where: str) -> Any:
         raise UnsafeFileError(f"{where} is not valid JSON ({e}).") from None
 
 
+# ------------------------------------------------------------------------------------------ safe mode
+_unsafe_enabled = False
+_scopes: list[bool] = []
+
+
+def enable_unsafe_deserialization() -> None:
+    """Allow loading Lambda bytecode everywhere (Keras's ``config.enable_unsafe_deserialization``)."""
+    global _unsafe_enabled
+    _unsafe_enabled = True
+
+
+def in_safe_mode() -> bool:
+    """Whether deserializing Python bytecode is refused now (the innermost ``safe_mode_scope``, else True)."""
+    if _scopes:
+        return _scopes[-1]
+    return not _unsafe_enabled
+
+
+@contextlib.contextmanager
+def safe_mode_scope(safe_mode: bool | None) -> Iterator[None]:
+    """Within: ``in_safe_mode()`` is ``safe_mode`` (``None``: unchanged)."""
+    if safe_mode is None:
+        yield
+        return
+    _scopes.append(bool(safe_mode) and not _unsafe_enabled)
+    try:
+        yield
+    finally:
+        _scopes.pop()
+
+
 # ------------------------------------------------------------------------------------ objects in a config
 def check_config_objects(config: Any, custom_objects: dict[str, Any] | None, safe_mode: bool) -> None:
     """Refuse configs that would need code from the file: ``Lambda`` layers and serialized Python functions
@@ -222,21 +255,11 @@ def check_config_objects(config: Any, custom_objects: dict[str, Any] | None, saf
             what = "a Lambda layer" if class_name == "Lambda" else "a serialized Python function (__lambda__)"
             name = item.get("config", {}).get("name") if isinstance(item.get("config"), dict) else None
             label = f" '{name}'" if name else ""
-            if safe_mode:
+            if safe_mode and not _unsafe_enabled:
                 raise UnsafeFileError(
                     f"Refusing to load {what}{label}: it holds Python bytecode, and running it could execute "
-                    "arbitrary code. lamina never decodes that bytecode. If you trust the file and have the code, "
-                    "pass safe_mode=False and custom_objects={'Lambda': YourLayerClass} (or the function by name)."
-                )
-            if class_name == "Lambda" and "Lambda" not in custom:
-                raise UnsafeFileError(
-                    f"Cannot load {what}{label}: lamina never runs the bytecode stored in the file. Pass "
-                    "custom_objects={'Lambda': YourLayerClass} with a class that rebuilds it from its config."
-                )
-            if class_name == "__lambda__" and not any(k in custom for k in ("__lambda__", name or "")):
-                raise UnsafeFileError(
-                    f"Cannot load {what}{label}: lamina never runs the bytecode stored in the file. Pass the "
-                    "Python function in custom_objects under its name."
+                    "arbitrary code, so it is disallowed by default (as in Keras). If you trust the source of the "
+                    "file, pass safe_mode=False to the loading function: load_model(path, safe_mode=False)."
                 )
             continue
         registered = item.get("registered_name")
