@@ -50,10 +50,7 @@ def set_backend(backend: str) -> None:
 
 def enable_unsafe_deserialization() -> None:
     """Allow loading files with ``Lambda`` code everywhere, as if every load passed ``safe_mode=False``."""
-    from lamina.saving import safety  # inside: keeps `import lamina.config` free of the saving package
-
     _STATE["safe_mode"] = False
-    safety.enable_unsafe_deserialization()
 
 
 def in_safe_mode() -> bool | None:

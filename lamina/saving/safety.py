@@ -22,7 +22,7 @@ import zipfile
 from collections.abc import Iterator
 from typing import Any
 
-from lamina.config import in_safe_mode
+from lamina import config
 
 ZIP_MAGIC = b"PK\x03\x04"
 EMPTY_ZIP_MAGIC = b"PK\x05\x06"
@@ -200,21 +200,23 @@ def load_json(data: bytes, where: str) -> Any:
 
 
 # ------------------------------------------------------------------------------------------ safe mode
-_unsafe_enabled = False
 _scopes: list[bool] = []
 
 
 def enable_unsafe_deserialization() -> None:
     """Allow loading Lambda bytecode everywhere (Keras's ``config.enable_unsafe_deserialization``)."""
-    global _unsafe_enabled
-    _unsafe_enabled = True
+    config.enable_unsafe_deserialization()
+
+
+def _unsafe_enabled() -> bool:
+    return config.in_safe_mode() is False
 
 
 def in_safe_mode() -> bool:
     """Whether deserializing Python bytecode is refused now (the innermost ``safe_mode_scope``, else True)."""
     if _scopes:
         return _scopes[-1]
-    return not _unsafe_enabled
+    return not _unsafe_enabled()
 
 
 @contextlib.contextmanager
@@ -223,7 +225,7 @@ def safe_mode_scope(safe_mode: bool | None) -> Iterator[None]:
     if safe_mode is None:
         yield
         return
-    _scopes.append(bool(safe_mode) and not _unsafe_enabled)
+    _scopes.append(bool(safe_mode) and not _unsafe_enabled())
     try:
         yield
     finally:
@@ -255,7 +257,7 @@ def check_config_objects(config: Any, custom_objects: dict[str, Any] | None, saf
             what = "a Lambda layer" if class_name == "Lambda" else "a serialized Python function (__lambda__)"
             name = item.get("config", {}).get("name") if isinstance(item.get("config"), dict) else None
             label = f" '{name}'" if name else ""
-            if safe_mode and not _unsafe_enabled:
+            if safe_mode and not _unsafe_enabled():
                 raise UnsafeFileError(
                     f"Refusing to load {what}{label}: it holds Python bytecode, and running it could execute "
                     "arbitrary code, so it is disallowed by default (as in Keras). If you trust the source of the "
