@@ -22,7 +22,7 @@ import zipfile
 from collections.abc import Iterator
 from typing import Any
 
-from lamina import config
+from lamina import config as lamina_config
 
 ZIP_MAGIC = b"PK\x03\x04"
 EMPTY_ZIP_MAGIC = b"PK\x05\x06"
@@ -205,11 +205,11 @@ _scopes: list[bool] = []
 
 def enable_unsafe_deserialization() -> None:
     """Allow loading Lambda bytecode everywhere (Keras's ``config.enable_unsafe_deserialization``)."""
-    config.enable_unsafe_deserialization()
+    lamina_config.enable_unsafe_deserialization()
 
 
 def _unsafe_enabled() -> bool:
-    return config.in_safe_mode() is False
+    return lamina_config.in_safe_mode() is False
 
 
 def in_safe_mode() -> bool:
