@@ -919,7 +919,9 @@ def _beam_search_decode(inputs: jax.Array, lengths: jax.Array, beam_width: int, 
             merged_blank = jax.nn.logsumexp(jnp.where(same, cand_blank[None, :], neg_inf), axis=1)
             merged_label = jax.nn.logsumexp(jnp.where(same, cand_label[None, :], neg_inf), axis=1)
             first = jnp.argmax(same, axis=1) == jnp.arange(same.shape[0])  # one representative per prefix
-            score = jnp.where(first, jnp.logaddexp(merged_blank, merged_label), neg_inf)
+            merged_blank = jnp.where(first, merged_blank, neg_inf)
+            merged_label = jnp.where(first, merged_label, neg_inf)
+            score = jnp.logaddexp(merged_blank, merged_label)
             top = jnp.argsort(-score, stable=True)[:width]
             new_state = (cand_prefixes[top], cand_size[top], merged_blank[top], merged_label[top])
             active = t < length

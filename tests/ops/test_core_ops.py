@@ -52,7 +52,7 @@ CASES: dict[str, list[Case]] = {
     "is_tensor": [Case(lambda r: ((jrand(r, (2,)),), {})), Case(lambda r: ((rand(r, (2,)),), {}), id="numpy"),
                   Case(args(3.0), id="scalar")],
     "shape": [Case(lambda r: ((jrand(r, (2, 3, 4)),), {})), Case(lambda r: ((jrand(r, ()),), {}), id="scalar")],
-    "dtype": [Case(lambda r: ((jnp.asarray(rand(r, (2,)), d),), {}), id=d)
+    "dtype": [Case(lambda r, d=d: ((jnp.asarray(rand(r, (2,)), d),), {}), id=d)
               for d in ("float32", "bfloat16", "int8", "uint8", "bool")],
     "cast": [
         Case(lambda r: ((jrand(r, (3, 4)), "int32"), {}), id="f-to-i"),
