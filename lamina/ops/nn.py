@@ -24,10 +24,10 @@ import numpy as np
 from jax import lax
 from jax import nn as jnn
 
+import lamina.ops.convolution as _conv
+import lamina.ops.pooling as _pool
 from lamina.backend import epsilon as _epsilon
 from lamina.backend import standardize_data_format
-from lamina.ops import convolution as _conv
-from lamina.ops import pooling as _pool
 from lamina.ops.core import convert_to_tensor, standardize_dtype
 from lamina.ops.symbolic import dispatch
 
