@@ -51,6 +51,8 @@ def resolve(module: Any, name: str) -> Callable[..., Any]:
 
 
 def _to_numpy(value: Any) -> Any:
+    if isinstance(value, tuple) and hasattr(value, "_fields"):  # a namedtuple (jnp.linalg's EighResult...)
+        return type(value)(*(_to_numpy(v) for v in value))
     if isinstance(value, (list, tuple)):
         return type(value)(_to_numpy(v) for v in value)
     if isinstance(value, dict):
