@@ -554,21 +554,18 @@ class Layer:
         if not takes_mask(self):
             kwargs.pop("mask", None)
         inputs = map_structure(_to_array, args[0])
-        if self.autocast and self._casts_inputs():
-            policy, target = self._dtype_policy, self.input_dtype
-            inputs = map_structure(lambda x: policy.convert_input(x, True, target), inputs)
         shapes = map_structure(lambda a: tuple(a.shape), inputs)
         self._check_input_spec(shapes)
         self._maybe_build(_map_shapes(_batchless, shapes) if not is_shape(shapes) else _batchless(shapes))
         scope = CallScope.current()
         if scope is not None:
-            out = self._scoped_call(scope, inputs, args[1:], kwargs, scope.training if training is None
-                                    else bool(training))
+            out = self._call_with_training(inputs, args[1:], kwargs, scope.training if training is None
+                                           else bool(training))
         else:
             self._clear_losses()  # the outermost eager call starts the losses afresh, as in Keras
             with CallScope(training=bool(training)) as scope:
                 scope.eager = True
-                out = self._scoped_call(scope, inputs, args[1:], kwargs, bool(training))
+                out = self._call_with_training(inputs, args[1:], kwargs, bool(training))
         attach(out, output_mask(self, inputs, previous_mask))
         return out
 
@@ -576,28 +573,29 @@ class Layer:
         """Keras casts floating inputs to the compute dtype, except for functional models (and Sequential)."""
         return not (self.__dict__.get("_functional") or "_stack" in self.__dict__)
 
-    def _scoped_call(self, scope: CallScope, inputs: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
-                     training: bool) -> Any:
-        """``call`` with the weights autocast to the compute dtype where the policy asks (Keras's
-        ``AutocastScope``), then the activity regularizer's penalty added per output, divided by the batch."""
-        current = getattr(scope, "autocast_dtype", None)
-        compute = self.compute_dtype
-        target: Any = _KEEP
-        if current is not None:
-            if not self.autocast or not dtype_policies._is_float(compute):
-                target = None
-            elif current != compute:
-                target = compute
-        elif compute != self.variable_dtype:
-            target = compute
+    def _call_with_training(self, inputs: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
+                            training: bool) -> Any:
+        """``call`` as every path runs it (eager calls, models, tracing): floating inputs cast to the compute
+        dtype, the weights autocast where the policy asks (Keras's ``AutocastScope``), ``training`` passed when
+        ``call`` takes it, then the activity regularizer's penalty added per output, divided by the batch."""
+        if self.autocast and self._casts_inputs():
+            policy, dtype = self._dtype_policy, self.input_dtype
+            inputs = map_structure(lambda x: policy.convert_input(x, True, dtype), inputs)
+        if _accepts(type(self).call, "training"):
+            kwargs = {**kwargs, "training": training}
+        scope = CallScope.current()
+        target = self._autocast_target(scope)
         if target is _KEEP:
-            out = self._call_with_training(inputs, args, kwargs, training)
+            out = self.call(inputs, *args, **kwargs)
+        elif scope is None:
+            with CallScope(training=training) as outer, _AutocastScope(outer, target, self.weights):
+                out = self.call(inputs, *args, **kwargs)
         else:
             with _AutocastScope(scope, target, self.weights):
-                out = self._call_with_training(inputs, args, kwargs, training)
+                out = self.call(inputs, *args, **kwargs)
         if self.activity_regularizer is not None:
             for output in _leaves(out):
-                if isinstance(output, jax.Array) or hasattr(output, "shape"):
+                if hasattr(output, "shape") and hasattr(output, "dtype"):
                     penalty = self.activity_regularizer(output)
                     if jnp.ndim(output) > 0:
                         batch = jnp.asarray(jnp.shape(output)[0], jnp.result_type(penalty))
@@ -605,11 +603,16 @@ class Layer:
                     self.add_loss(penalty)
         return out
 
-    def _call_with_training(self, inputs: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
-                            training: bool) -> Any:
-        if _accepts(type(self).call, "training"):
-            kwargs = {**kwargs, "training": training}
-        return self.call(inputs, *args, **kwargs)
+    def _autocast_target(self, scope: CallScope | None) -> Any:
+        """The dtype weights read as inside this layer's call: ``_KEEP`` (as the caller has them), a float
+        dtype, or None (their stored dtype)."""
+        current = getattr(scope, "autocast_dtype", None) if scope is not None else None
+        compute = self.compute_dtype
+        if current is not None:
+            if not self.autocast or not dtype_policies._is_float(compute):
+                return None
+            return compute if current != compute else _KEEP
+        return compute if compute != self.variable_dtype else _KEEP
 
     def get_build_config(self) -> dict[str, Any] | None:
         """``{"input_shape": ...}`` once built (what ``.keras`` files store to rebuild the layer)."""
@@ -850,8 +853,8 @@ def _traced_output_spec(layer: Layer, inputs: Any) -> tuple[Any, list[str]]:
             dtype_of(t)), inputs)
 
         def fn(x: Any) -> Any:
-            with CallScope(training=False) as scope:
-                return layer._scoped_call(scope, x, (), {}, False)
+            with CallScope(training=False):
+                return layer._call_with_training(x, (), {}, False)
 
         return jax.eval_shape(fn, specs)
 
