@@ -16,8 +16,7 @@ from typing import Any
 
 from lamina.dtype_policies import DTypePolicy, dtype_policy, set_dtype_policy
 
-__all__ = ["DTypePolicy", "Policy", "dtype_policy", "global_policy", "set_dtype_policy", "set_global_policy",
-           "LossScaleOptimizer"]
+__all__ = ["DTypePolicy", "Policy", "dtype_policy", "global_policy", "set_dtype_policy", "set_global_policy"]
 
 Policy = DTypePolicy
 global_policy = dtype_policy

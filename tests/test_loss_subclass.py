@@ -9,11 +9,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from tests.oracle import KERAS, LAMINA, keras
-
 import lamina  # noqa: E402
 from lamina import backend as lamina_backend  # noqa: E402
 from lamina import losses  # noqa: E402
+from tests.oracle import KERAS, LAMINA, keras
 
 OPS = {"lamina": jnp, "keras": keras.ops}  # lamina.ops is filled by another issue; jax.numpy has these names
 LAMINA.losses, KERAS.losses = lamina.losses, keras.losses

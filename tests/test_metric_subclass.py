@@ -10,11 +10,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from tests.oracle import KERAS, LAMINA, keras
-
 import lamina  # noqa: E402
 from lamina import backend as lamina_backend  # noqa: E402
 from lamina import metrics  # noqa: E402
+from tests.oracle import KERAS, LAMINA, keras
 
 # lamina.ops is filled by another issue; until then jax.numpy (plus the two keras.ops names it lacks) stands in.
 JNP_OPS = types.SimpleNamespace(**{k: getattr(jnp, k) for k in dir(jnp) if not k.startswith("_")},

@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.oracle import KERAS, LAMINA, build_both, keras  # noqa: F401  (sets KERAS_BACKEND=jax first)
-
 import lamina  # noqa: E402
 from lamina import dtype_policies, layers, mixed_precision  # noqa: E402
+from tests.oracle import KERAS, LAMINA, build_both, keras  # noqa: F401  (sets KERAS_BACKEND=jax first)
 
 POLICIES = ["float32", "mixed_bfloat16", "mixed_float16", "bfloat16", "float16", "float64"]
 

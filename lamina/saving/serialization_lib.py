@@ -23,8 +23,13 @@ from typing import Any
 
 import numpy as np
 
-from lamina.saving import object_registration
-from lamina.saving.object_registration import custom_object_scope, get_registered_name, get_registered_object
+from lamina.saving.object_registration import (
+    GLOBAL_CUSTOM_NAMES,
+    GLOBAL_CUSTOM_OBJECTS,
+    custom_object_scope,
+    get_registered_name,
+    get_registered_object,
+)
 
 __all__ = ["serialize_keras_object", "deserialize_keras_object"]
 
@@ -96,7 +101,7 @@ def serialize_keras_object(obj: Any) -> Any:
     config = obj.get_config() if hasattr(obj, "get_config") else None
     config = serialize_keras_object(config) if isinstance(config, dict) else config
     public = _builtin_module(cls)
-    if public is not None and cls not in object_registration.GLOBAL_CUSTOM_NAMES:
+    if public is not None and cls not in GLOBAL_CUSTOM_NAMES:
         return {"module": public, "class_name": cls.__name__, "config": config, "registered_name": None}
     module = cls.__module__
     out = {"module": None if module == "__main__" else module, "class_name": cls.__name__, "config": config,
@@ -187,7 +192,7 @@ def deserialize_keras_object(config: Any, custom_objects: dict[str, Any] | None 
     if class_name == "function":
         fn = get_registered_object(inner, custom_objects, module_objects) or _builtin_function(inner)
         if fn is None and ">" not in inner:  # Keras <= 3.6 wrote registered functions by bare name
-            merged = {**object_registration.GLOBAL_CUSTOM_OBJECTS, **(custom_objects or {})}
+            merged = {**GLOBAL_CUSTOM_OBJECTS, **(custom_objects or {})}
             fn = next((v for k, v in merged.items() if k.endswith(f">{inner}")), None)
         if fn is None:
             raise ValueError(f"Unknown function {inner!r}. Register it with register_keras_serializable() or pass "

@@ -13,11 +13,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from tests.oracle import KERAS, LAMINA, keras
-
 import lamina  # noqa: E402
 from lamina import backend as lamina_backend  # noqa: E402
 from lamina import layers  # noqa: E402
+from tests.oracle import KERAS, LAMINA, keras
 
 OPS = {"lamina": jnp, "keras": keras.ops}
 
@@ -133,7 +132,7 @@ def test_nested_layers_in_lists_dicts_tuples_tracked_in_keras_order() -> None:
 def test_layers_appended_after_assignment_are_tracked() -> None:
     for lib in (layers, keras.layers):
         class Later(lib.Layer):
-            def __init__(self):
+            def __init__(self, lib=lib):
                 super().__init__()
                 self.parts = []
                 self.parts.append(lib.Dense(2))

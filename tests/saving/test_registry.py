@@ -11,12 +11,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from tests.oracle import KERAS, LAMINA, keras
-
 import lamina  # noqa: E402
 from lamina import backend as lamina_backend  # noqa: E402
 from lamina import constraints, saving  # noqa: E402
 from lamina.saving import object_registration, serialization_lib  # noqa: E402
+from tests.oracle import KERAS, LAMINA, keras
 
 OPS = {"lamina": jnp, "keras": keras.ops}
 for _lib, _mods in ((LAMINA, lamina), (KERAS, keras)):
