@@ -17,11 +17,17 @@ __version__ = "0.1.0"
 _SUBMODULES = {
     "activations", "backend", "callbacks", "datasets", "distribution", "initializers", "layers", "losses",
     "metrics", "models", "optimizers", "random", "regularizers", "saving", "utils", "ops", "explain",
+    "constraints", "dtype_policies", "mixed_precision",
 }
 _ATTRIBUTES = {
     "Sequential": ("lamina.models", "Sequential"),
     "Model": ("lamina.models", "Model"),
     "Input": ("lamina.layers", "Input"),
+    "Layer": ("lamina.layers", "Layer"),
+    "Loss": ("lamina.losses", "Loss"),
+    "Metric": ("lamina.metrics", "Metric"),
+    "DTypePolicy": ("lamina.dtype_policies", "DTypePolicy"),
+    "FloatDTypePolicy": ("lamina.dtype_policies", "FloatDTypePolicy"),
 }
 
 
