@@ -468,7 +468,15 @@ class Loss:
             name = naming.auto_name(type(self).__name__)
         self.name = name
         self.reduction = reduction
-        self.dtype = jnp.dtype(dtype or "float32")
+        from lamina import backend, dtype_policies
+
+        self._dtype_policy = dtype_policies.get(dtype or backend.floatx())
+        self._dtype = self._dtype_policy.compute_dtype
+
+    @property
+    def dtype(self) -> str:
+        """The dtype targets and predictions are converted to (the policy's compute dtype)."""
+        return self._dtype
 
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Any:
         y_pred = jnp.asarray(y_pred, self.dtype)
@@ -815,7 +823,9 @@ def serialize(loss: Any) -> Any:
         }
     if isinstance(loss, str):
         return loss
-    raise ValueError(f"Cannot serialize loss {loss!r}: only lamina's built-in losses have a Keras form.")
+    from lamina.saving.serialization_lib import serialize_keras_object  # inside: saving imports layers lazily
+
+    return serialize_keras_object(loss)  # a custom Loss subclass or function, by its registered name
 
 
 def deserialize(config: Any) -> Any:
@@ -826,12 +836,20 @@ def deserialize(config: Any) -> Any:
     """
     if isinstance(config, str):
         return get(config)
+    from lamina.saving.serialization_lib import deserialize_keras_object
+
     if config.get("class_name") == "function":
-        return _resolve_function(config)
+        name = config.get("config")
+        if isinstance(name, str) and (name in _FUNCTIONS or name in _ALIASES):
+            return _resolve_function(config)
+        return deserialize_keras_object(config)
     name = config["class_name"]
-    if name not in _CLASSES:
-        raise ValueError(f"Unknown loss class {name!r}; known: {sorted(_CLASSES)}.")
-    return _CLASSES[name].from_config(dict(config.get("config") or {}))
+    if name in _CLASSES and not (isinstance(config.get("registered_name"), str) and ">" in config["registered_name"]):
+        return _CLASSES[name].from_config(dict(config.get("config") or {}))
+    try:
+        return deserialize_keras_object(config)
+    except TypeError as e:
+        raise ValueError(f"Unknown loss class {name!r}; known: {sorted(_CLASSES)}. {e}") from None
 
 
 def get(identifier: Any) -> Loss | None:

@@ -172,12 +172,21 @@ class MetricScope:
 
     def __init__(self, states: dict[Metric, State]) -> None:
         self.states = dict(states)
+        self._variable_scopes: list[tuple[Metric, _StateScope]] = []
 
     def __enter__(self) -> MetricScope:
         self._stack().append(self)
+        for metric, state in self.states.items():  # metrics built on add_variable read their variables
+            if metric._has_variables():
+                scope = _StateScope(metric._variable_objects(), list(state)).__enter__()
+                self._variable_scopes.append((metric, scope))
         return self
 
     def __exit__(self, *exc: Any) -> None:
+        for metric, scope in reversed(self._variable_scopes):
+            self.states[metric] = scope.read()
+            scope.__exit__()
+        self._variable_scopes = []
         self._stack().pop()
 
     @classmethod
@@ -194,13 +203,146 @@ class MetricScope:
         return None
 
 
-class Metric:
-    """Base class. Subclasses define ``init_state``, ``update_fn`` and ``result_fn`` as pure functions.
+class _StateScope:
+    """Maps metric variables to the arrays of a pure call (traced state inside the jitted step)."""
 
-    >>> m = Mean()
-    >>> s = m.update_fn(m.init_state(), jnp.array([1.0, 3.0]))
+    _local = threading.local()
+
+    def __init__(self, variables: list[MetricVariable], state: Any) -> None:
+        self.values = {id(v): value for v, value in zip(variables, state)}
+        self.variables = variables
+
+    def __enter__(self) -> _StateScope:
+        _StateScope._stack().append(self)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        _StateScope._stack().pop()
+
+    def read(self) -> list[Any]:
+        return [self.values[id(v)] for v in self.variables]
+
+    @classmethod
+    def _stack(cls) -> list[_StateScope]:
+        if not hasattr(cls._local, "stack"):
+            cls._local.stack = []
+        return cls._local.stack
+
+    @classmethod
+    def lookup(cls, variable: MetricVariable) -> _StateScope | None:
+        for scope in reversed(cls._stack()):
+            if id(variable) in scope.values:
+                return scope
+        return None
+
+
+class MetricVariable:
+    """A metric's state variable (Keras's non-trainable ``Variable``): ``assign``, ``assign_add``,
+    ``assign_sub``, ``.value``, ``numpy()`` and array arithmetic.
+
+    >>> v = Metric(name="m").add_variable((), "zeros", name="total")
+    >>> v.assign_add(2.0); float(v.value), v.path
+    (2.0, 'm/total')
+    """
+
+    def __init__(self, owner: Metric, name: str, value: Any, aggregation: str = "sum") -> None:
+        self._owner = owner
+        self.name = name
+        with jax.ensure_compile_time_eval():
+            self._value = jnp.asarray(value)
+        self.aggregation = aggregation
+        self.trainable = False
+
+    @property
+    def path(self) -> str:
+        return f"{self._owner.name}/{self.name}"
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self._value.shape)
+
+    @property
+    def dtype(self) -> str:
+        return str(self._value.dtype)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def value(self) -> Any:
+        scope = _StateScope.lookup(self)
+        return scope.values[id(self)] if scope is not None else self._value
+
+    def assign(self, value: Any) -> None:
+        value = jnp.asarray(value, dtype=self._value.dtype)
+        if tuple(value.shape) != self.shape:
+            value = jnp.broadcast_to(value, self.shape)
+        scope = _StateScope.lookup(self)
+        if scope is not None:
+            scope.values[id(self)] = value
+        else:
+            self._value = value
+
+    def assign_add(self, value: Any) -> None:
+        self.assign(self.value + jnp.asarray(value, self._value.dtype))
+
+    def assign_sub(self, value: Any) -> None:
+        self.assign(self.value - jnp.asarray(value, self._value.dtype))
+
+    def numpy(self) -> np.ndarray:
+        return np.asarray(self.value)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        out = np.asarray(self.value)
+        return out.astype(dtype) if dtype is not None else out
+
+    def __jax_array__(self) -> Any:
+        return self.value
+
+    def __float__(self) -> float:
+        return float(self.value)
+
+    def __repr__(self) -> str:
+        return f"<MetricVariable path={self.path}, shape={self.shape}, dtype={self.dtype}>"
+
+    def __add__(self, o): return self.value + o  # noqa: E704
+    def __radd__(self, o): return o + self.value  # noqa: E704
+    def __sub__(self, o): return self.value - o  # noqa: E704
+    def __rsub__(self, o): return o - self.value  # noqa: E704
+    def __mul__(self, o): return self.value * o  # noqa: E704
+    def __rmul__(self, o): return o * self.value  # noqa: E704
+    def __truediv__(self, o): return self.value / o  # noqa: E704
+    def __rtruediv__(self, o): return o / self.value  # noqa: E704
+    def __matmul__(self, o): return self.value @ o  # noqa: E704
+    def __neg__(self): return -self.value  # noqa: E704
+    def __getitem__(self, i): return self.value[i]  # noqa: E704
+
+
+class Metric:
+    """Base class of metrics, as in Keras 3: create state with ``add_variable``/``add_weight`` in
+    ``__init__``, accumulate it with ``assign``/``assign_add`` in ``update_state(y_true, y_pred,
+    sample_weight=None)``, compute ``result()``; ``reset_state()`` zeroes it. Such a metric works eagerly and in
+    ``compile(metrics=[...])``, where its ``update_state`` runs inside the jitted step with its variables mapped
+    to traced state (``init_state``/``update_fn``/``result_fn``, the pure core lamina's built-ins define
+    directly).
+
+    >>> class PositiveRate(Metric):
+    ...     def __init__(self, name="positive_rate", **kwargs):
+    ...         super().__init__(name=name, **kwargs)
+    ...         self.hits = self.add_variable((), "zeros", name="hits")
+    ...         self.count = self.add_variable((), "zeros", name="count")
+    ...     def update_state(self, y_true, y_pred, sample_weight=None):
+    ...         self.hits.assign_add(jnp.sum(jnp.asarray(y_pred) > 0))
+    ...         self.count.assign_add(jnp.size(y_pred))
+    ...     def result(self):
+    ...         return self.hits.value / self.count.value
+    >>> m = PositiveRate()
+    >>> float(m(None, jnp.array([1.0, -1.0, 2.0, 3.0])))
+    0.75
+    >>> s = m.update_fn(m.init_state(), None, jnp.array([1.0, -1.0]))
     >>> float(m.result_fn(s))
-    2.0
+    0.5
     """
 
     def __init__(self, name: str | None = None, dtype: Any = None) -> None:
@@ -209,7 +351,8 @@ class Metric:
 
             name = naming.auto_name(type(self).__name__)
         self.name = name
-        self.dtype = str(jnp.dtype(dtype or "float32"))
+        self._dtype = str(jnp.dtype(dtype or "float32"))
+        self._variables: list[MetricVariable] = []
         self._state: State | None = None  # made on first use: compile() creates metrics that never hold state
 
     __hash__ = object.__hash__  # metrics key a ``MetricScope`` by identity
@@ -218,9 +361,58 @@ class Metric:
         return self is other
 
     @property
+    def dtype(self) -> str:
+        return self._dtype
+
+    @dtype.setter
+    def dtype(self, value: Any) -> None:
+        self._dtype = str(jnp.dtype(value or "float32"))
+
+    # -- Keras's variable API
+    def add_variable(self, shape: Any, initializer: Any, dtype: Any = None, aggregation: str = "sum",
+                     name: str | None = None) -> MetricVariable:
+        """A state variable of ``shape`` (dtype default float32) drawn from ``initializer``."""
+        from lamina import initializers
+
+        if "_variables" not in self.__dict__:
+            raise RuntimeError(f"{type(self).__name__}: call super().__init__() before add_variable().")
+        shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(d) for d in (shape or ()))
+        dtype = str(jnp.dtype(dtype or "float32"))
+        value = initializers.get(initializer if initializer is not None else "zeros")(shape, dtype)
+        variable = MetricVariable(self, name or f"variable_{len(self._variables)}", value, aggregation)
+        self._variables.append(variable)
+        return variable
+
+    def add_weight(self, shape: Any = (), initializer: Any = None, dtype: Any = None,
+                   name: str | None = None) -> MetricVariable:
+        """Alias of :meth:`add_variable` (Keras keeps it for backward compatibility)."""
+        return self.add_variable(shape=shape, initializer=initializer, dtype=dtype, name=name)
+
+    def _sub_metrics(self) -> list[Metric]:
+        return [v for k, v in self.__dict__.items() if isinstance(v, Metric) and v is not self]
+
+    def _variable_objects(self) -> list[MetricVariable]:
+        """This metric's ``add_variable`` variables, then those of metrics held as attributes."""
+        out = list(self.__dict__.get("_variables", []))
+        for metric in self._sub_metrics():
+            out.extend(metric._variable_objects())
+        return out
+
+    @property
+    def variables(self) -> list[Any]:
+        """Keras's ``metric.variables``: the ``add_variable`` variables, or for a metric defined by its pure core
+        (lamina's built-ins) the arrays of its state; either way one entry per ``metrics_variables`` slot."""
+        return self._variable_objects() or self.state_leaves()
+
+    def _has_variables(self) -> bool:
+        return bool(self._variable_objects())
+
+    @property
     def state(self) -> State:
-        """The accumulated state of the stateful shell (``update_state``/``result``), or the state an
-        enclosing ``MetricScope`` gives this metric."""
+        """The accumulated state of the stateful shell (``update_state``/``result``): the variables' values for
+        a metric built on ``add_variable``, or the state an enclosing ``MetricScope`` gives this metric."""
+        if self._has_variables():
+            return [v.value for v in self._variable_objects()]
         scope = MetricScope.find(self)
         if scope is not None:
             return scope.states[self]
@@ -230,6 +422,10 @@ class Metric:
 
     @state.setter
     def state(self, value: State) -> None:
+        if self._has_variables():
+            for v, x in zip(self._variable_objects(), value):
+                v.assign(x)
+            return
         scope = MetricScope.find(self)
         if scope is not None:
             scope.states[self] = value
@@ -237,9 +433,8 @@ class Metric:
             self._state = value
 
     # Keras 3's stateless API: the state as a flat list of arrays (``metrics_variables``)
-    @property
-    def variables(self) -> list[Any]:
-        """The state's arrays, in a fixed order (Keras's metric variables, as values)."""
+    def state_leaves(self) -> list[Any]:
+        """The state's arrays, in a fixed order (the values of Keras's metric variables)."""
         return jax.tree_util.tree_leaves(self.state)
 
     def _treedef(self) -> Any:
@@ -249,6 +444,54 @@ class Metric:
 
     def _unflatten(self, variables: Any) -> State:
         return jax.tree_util.tree_unflatten(self._treedef(), list(variables))
+
+    # -- pure core (compile and the jitted step use these)
+    def init_state(self) -> State:
+        """Fresh state: the variables' values after ``reset_state()``, computed without touching them."""
+        variables = self._variable_objects()
+        if not variables:
+            raise NotImplementedError(f"Metric {type(self).__name__} defines neither variables (add_variable in "
+                                      "__init__) nor init_state().")
+        with _StateScope(variables, [v._value for v in variables]) as scope:
+            self.reset_state()
+            return scope.read()
+
+    def update_fn(self, state: State, *args: Any, **kwargs: Any) -> State:
+        """The new state after ``update_state(*args)``, as a pure function of ``state``."""
+        variables = self._variable_objects()
+        with _StateScope(variables, state) as scope:
+            self.update_state(*args, **kwargs)
+            return scope.read()
+
+    def result_fn(self, state: State) -> Any:
+        """``result()`` computed from ``state``."""
+        with _StateScope(self._variable_objects(), state):
+            return self.result()
+
+    # -- stateful shell
+    def update_state(self, *args: Any, **kwargs: Any) -> None:
+        """Accumulate one batch (subclasses with variables override this)."""
+        if type(self).update_fn is Metric.update_fn:
+            raise NotImplementedError(f"Metric {type(self).__name__} must implement update_state().")
+        self.state = self.update_fn(self.state, *args, **kwargs)
+
+    def result(self) -> Any:
+        """The metric value over everything accumulated since the last reset."""
+        if type(self).result_fn is Metric.result_fn:
+            raise NotImplementedError(f"Metric {type(self).__name__} must implement result().")
+        return self.result_fn(self.state)
+
+    def reset_state(self) -> None:
+        """Forget everything accumulated (variables are set to zeros, as in Keras)."""
+        if self._has_variables():
+            for v in self._variable_objects():
+                v.assign(jnp.zeros(v.shape, v.dtype))
+            return
+        scope = MetricScope.find(self)
+        if scope is not None:
+            scope.states[self] = self.init_state()
+        else:
+            self._state = None
 
     def stateless_update_state(self, metric_variables: Any, *args: Any, **kwargs: Any) -> list[Any]:
         """``update_state`` as a pure function of the metric's variables: returns the new variables.
@@ -270,33 +513,6 @@ class Metric:
     def stateless_reset_state(self) -> list[Any]:
         """Fresh variables (zeros), as ``reset_state`` would leave them."""
         return jax.tree_util.tree_leaves(self.init_state())
-
-    # pure core
-    def init_state(self) -> State:
-        raise NotImplementedError
-
-    def update_fn(self, state: State, y_true: Any, y_pred: Any, sample_weight: Any = None) -> State:
-        raise NotImplementedError
-
-    def result_fn(self, state: State) -> Any:
-        raise NotImplementedError
-
-    # stateful shell
-    def update_state(self, *args: Any, **kwargs: Any) -> None:
-        """Accumulate one batch into ``self.state``."""
-        self.state = self.update_fn(self.state, *args, **kwargs)
-
-    def result(self) -> Any:
-        """The metric value over everything accumulated since the last reset."""
-        return self.result_fn(self.state)
-
-    def reset_state(self) -> None:
-        """Forget everything accumulated."""
-        scope = MetricScope.find(self)
-        if scope is not None:
-            scope.states[self] = self.init_state()
-        else:
-            self._state = None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Update and return the result (Keras's ``metric(y_true, y_pred)``)."""
@@ -905,29 +1121,39 @@ _BY_NAME: dict[str, type[Metric]] = {
 
 
 def serialize(metric: Metric) -> dict[str, Any]:
-    """Keras's serialized form of a metric.
+    """Keras's serialized form of a metric (a custom one under its registered name).
 
     >>> serialize(AUC(name="auc"))["config"]["num_thresholds"]
     200
     """
-    return {
-        "module": "keras.metrics",
-        "class_name": type(metric).__name__,
-        "config": metric.get_config(),
-        "registered_name": None,
-    }
+    if type(metric).__name__ in _CLASSES and _CLASSES[type(metric).__name__] is type(metric):
+        return {
+            "module": "keras.metrics",
+            "class_name": type(metric).__name__,
+            "config": metric.get_config(),
+            "registered_name": None,
+        }
+    from lamina.saving.serialization_lib import serialize_keras_object  # inside: saving imports layers lazily
+
+    return serialize_keras_object(metric)
 
 
-def deserialize(config: dict[str, Any]) -> Metric:
+def deserialize(config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> Any:
     """Inverse of :func:`serialize`.
 
     >>> deserialize(serialize(BinaryAccuracy(threshold=0.3))).threshold
     0.3
     """
     name = config["class_name"]
-    if name not in _CLASSES:
-        raise ValueError(f"Unknown metric class {name!r}; known: {sorted(_CLASSES)}.")
-    return _CLASSES[name].from_config(dict(config.get("config") or {}))
+    registered = config.get("registered_name")
+    if name in _CLASSES and not (isinstance(registered, str) and ">" in registered):
+        return _CLASSES[name].from_config(dict(config.get("config") or {}))
+    from lamina.saving.serialization_lib import deserialize_keras_object
+
+    try:
+        return deserialize_keras_object(config, custom_objects)
+    except TypeError as e:
+        raise ValueError(f"Unknown metric class {name!r}; known: {sorted(_CLASSES)}. {e}") from None
 
 
 def get(
@@ -967,7 +1193,8 @@ def get(
         metric.name = identifier
         return metric
     if isinstance(identifier, dict):
-        return deserialize(identifier)
+        obj = deserialize(identifier)
+        return obj if isinstance(obj, Metric) else MeanMetricWrapper(obj)
     if inspect.isclass(identifier) and issubclass(identifier, Metric):
         return identifier()
     if callable(identifier):

@@ -181,10 +181,13 @@ def serialize(layer: Layer) -> dict[str, Any]:
         head = {"module": "keras.src.models.functional", "class_name": "Functional",
                 "registered_name": "Functional"}
     else:
+        from lamina.saving.object_registration import GLOBAL_CUSTOM_NAMES, get_registered_name
+
         name = type(layer).__dict__.get("_keras_class_name", type(layer).__name__)  # GroupQueryAttention
-        known = _registry().get(name) is type(layer)
-        head = {"module": "keras.layers" if known else type(layer).__module__, "class_name": name,
-                "registered_name": None if known else f"Custom>{name}"}
+        known = _registry().get(name) is type(layer) and type(layer) not in GLOBAL_CUSTOM_NAMES
+        module = type(layer).__module__
+        head = {"module": "keras.layers" if known else (None if module == "__main__" else module), "class_name": name,
+                "registered_name": None if known else get_registered_name(type(layer))}
     out = {"module": head["module"], "class_name": head["class_name"], "config": layer.get_config(),
            "registered_name": head["registered_name"]}
     shapes_dict = getattr(layer, "_build_shapes_dict", None)
@@ -192,15 +195,19 @@ def serialize(layer: Layer) -> dict[str, Any]:
         out["build_config"] = {"shapes_dict": {k: _listify(v) for k, v in shapes_dict.items()}}
     elif (layer.built and layer._build_input_shape is not None and layer._writes_build_config
             and not isinstance(layer, InputLayer)):
-        out["build_config"] = {"input_shape": _listify(layer._build_input_shape)}
+        build = layer.get_build_config()
+        if build is not None:
+            out["build_config"] = build
     return out
 
 
 def deserialize(config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> Layer:
     """Recreate a layer (or a nested model) from ``serialize`` output or a Keras config."""
+    from lamina.saving.serialization_lib import retrieve_class
+
     name = config.get("class_name")
     classes = _registry()
-    cls = (custom_objects or {}).get(name) or classes.get(name)
+    cls = retrieve_class(config, custom_objects) or classes.get(name)
     if cls is None:
         raise ValueError(
             f"Unknown layer class {name!r}. lamina supports: {', '.join(sorted(classes))}. For a custom layer "
@@ -210,10 +217,10 @@ def deserialize(config: dict[str, Any], custom_objects: dict[str, Any] | None = 
         return cls._from_serialized(config, custom_objects)
     layer = _from_config(cls, config.get("config", {}))
     build = config.get("build_config")
-    if build and build.get("input_shape") is not None and not layer.built:
-        layer._maybe_build(_tupleize(build["input_shape"]))
-    elif build and build.get("shapes_dict") and not layer.built and hasattr(layer, "build_from_shapes"):
+    if build and build.get("shapes_dict") and not layer.built and hasattr(layer, "build_from_shapes"):
         layer.build_from_shapes(**{k: _tupleize(v) for k, v in build["shapes_dict"].items()})
+    elif build and not layer.built:
+        layer.build_from_config(build)
     return layer
 
 

@@ -27,7 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lamina import backend, initializers, naming
+from lamina import backend, dtype_policies, initializers, naming
 from lamina.graph import History, KerasTensor, Node, any_symbolic, map_structure
 from lamina.layers.masks import attach, fill_masks, get_mask, output_mask, takes_mask
 from lamina.ops.operation import Operation
@@ -291,7 +291,9 @@ class Layer(Operation):
         object.__setattr__(self, "_tracked_layers", [])
         self.name = str(name) if name is not None else naming.auto_name(type(self).__name__)
         self._trainable = bool(trainable)
-        self.dtype = _dtype_name(dtype)
+        self._dtype_policy = _policy(dtype)
+        self.autocast = bool(kwargs.pop("autocast", True))
+        self._losses: list[Any] = []
         self.activity_regularizer = activity_regularizer
         self.built = False
         self.input_spec: InputSpec | None = None
@@ -304,16 +306,45 @@ class Layer(Operation):
     # -- tracking
     def __setattr__(self, name: str, value: Any) -> None:
         tracked = self.__dict__.get("_tracked_layers")
-        if tracked is not None and not name.startswith("_"):
-            candidates = value if isinstance(value, (list, tuple)) else [value]
-            for item in candidates:
-                if isinstance(item, Layer) and item is not self and all(item is not t for t in tracked):
+        if tracked is not None and self._tracks(name):
+            for item in _layers_in(value):
+                if item is not self and all(item is not t for t in tracked):
                     tracked.append(item)
         object.__setattr__(self, name, value)
 
+    def _tracks(self, name: str) -> bool:
+        """Attributes whose layers (also inside lists, tuples and dicts) are sublayers, as Keras tracks them:
+        every attribute of a user's class; the public ones of lamina's own classes (their private ones are
+        bookkeeping)."""
+        if name in _UNTRACKED:
+            return False
+        return not name.startswith("_") or not type(self).__module__.startswith("lamina.")
+
     def _sublayers(self) -> list[Layer]:
-        """Layers whose weights this layer owns (sublayers of wrappers, models, custom layers)."""
-        return list(self._tracked_layers)
+        """Layers whose weights this layer owns (sublayers of wrappers, models, custom layers), in tracking
+        order; layers appended to a tracked list or dict after its assignment are picked up here."""
+        tracked = self._tracked_layers
+        for name, value in self.__dict__.items():
+            if isinstance(value, (list, tuple, dict)) and value and self._tracks(name):
+                for item in _layers_in(value):
+                    if item is not self and all(item is not t for t in tracked):
+                        tracked.append(item)
+        return list(tracked)
+
+    def _flatten_layers(self, include_self: bool = True, recursive: bool = True) -> list[Layer]:
+        """This layer and its sublayers, depth first without repeats (Keras's ``_flatten_layers``)."""
+        out: list[Layer] = [self] if include_self else []
+        seen = {id(self)}
+        pending = list(self._sublayers())
+        while pending:
+            layer = pending.pop(0)
+            if id(layer) in seen:
+                continue
+            seen.add(id(layer))
+            out.append(layer)
+            if recursive:
+                pending[:0] = layer._sublayers()
+        return out
 
     @property
     def trainable(self) -> bool:
@@ -325,24 +356,97 @@ class Layer(Operation):
         for layer in self._sublayers():
             layer.trainable = value
 
+    # -- dtype policy (Keras 3: ``dtype`` is the variable dtype; ``compute_dtype`` the one of the computations)
+    @property
+    def dtype_policy(self) -> dtype_policies.DTypePolicy:
+        return self._dtype_policy
+
+    @dtype_policy.setter
+    def dtype_policy(self, value: Any) -> None:
+        self._dtype_policy = _policy(value)
+
+    @property
+    def dtype(self) -> str:
+        """The variable dtype (``float32`` under ``mixed_bfloat16``)."""
+        return self._dtype_policy.variable_dtype
+
+    @dtype.setter
+    def dtype(self, value: Any) -> None:
+        self._dtype_policy = _policy(value)
+
+    @property
+    def compute_dtype(self) -> str:
+        """The dtype of the computations and outputs (``bfloat16`` under ``mixed_bfloat16``)."""
+        return self._dtype_policy.compute_dtype
+
+    @property
+    def variable_dtype(self) -> str:
+        return self._dtype_policy.variable_dtype
+
+    @property
+    def input_dtype(self) -> str:
+        """The dtype floating inputs are cast to."""
+        return self.compute_dtype
+
     # -- weights
-    def add_weight(self, shape: Sequence[int] | None = None, initializer: Any = None, dtype: Any = None,
-                   trainable: bool = True, regularizer: Any = None, constraint: Any = None,
-                   name: str | None = None, **kwargs: Any) -> Weight:
-        """Create a weight of ``shape`` drawn from ``initializer`` (Keras's signature)."""
-        shape = tuple(int(d) for d in (shape or ()))
-        dtype = _dtype_name(dtype) if dtype is not None else self.dtype
+    def add_weight(self, *args: Any, shape: Sequence[int] | None = None, initializer: Any = None,
+                   dtype: Any = None, trainable: bool = True, autocast: bool = True, regularizer: Any = None,
+                   constraint: Any = None, aggregation: str | None = "none", overwrite_with_gradient: bool = False,
+                   name: str | None = None) -> Weight:
+        """Create a weight of ``shape`` drawn from ``initializer`` (Keras 3's signature: ``shape``,
+        ``initializer`` and ``dtype`` may be positional, everything else is a keyword).
+
+        >>> layer = Layer()
+        >>> w = layer.add_weight((2, 3), "ones", name="w", constraint="non_neg")
+        >>> w.shape, w.dtype, type(w.constraint).__name__
+        ((2, 3), 'float32', 'NonNeg')
+        """
+        if args:
+            if len(args) > 3:
+                raise TypeError(f"add_weight() takes at most 3 positional arguments but {len(args)} were given.")
+            if isinstance(args[0], str):
+                raise ValueError(f"`name` must be passed as a keyword argument. Received: add_weight('{args[0]}', "
+                                 f"...). Use: add_weight(shape=..., name='{args[0]}').")
+            for key, _, given in zip(("shape", "initializer", "dtype"), args, (shape, initializer, dtype)):
+                if given is not None:
+                    raise ValueError(f"`{key}` was passed both positionally and as a keyword argument.")
+            shape = args[0]
+            initializer = args[1] if len(args) > 1 else initializer
+            dtype = args[2] if len(args) > 2 else dtype
+        if shape is None:
+            shape = ()
+        elif isinstance(shape, (int, np.integer)):
+            shape = (shape,)
+        if any(d is None for d in shape):
+            raise ValueError(f"Layer '{self.name}': add_weight needs a fully defined shape (no None), received "
+                             f"{tuple(shape)}. Create weights in build(input_shape), where the sizes are known.")
+        shape = tuple(int(d) for d in shape)
+        dtype = dtype_policies._standardize(_dtype_name(dtype)) if dtype is not None else self.variable_dtype
         if initializer is None:
             initializer = "glorot_uniform" if "float" in dtype else "zeros"
+        if aggregation not in (None, "none", "mean", "sum", "only_first_replica"):
+            raise ValueError("Invalid value for argument `aggregation`. Expected one of `None`, `'none'`, "
+                             f"`'mean'`, `'sum'`, `'only_first_replica'`. Received: aggregation={aggregation}")
         if getattr(_ABSTRACT, "on", False):
             value: Any = jax.ShapeDtypeStruct(shape, jnp.dtype(dtype))
         else:
             value = initializers.get(initializer)(shape, dtype)
         name = name or f"variable_{len(self._own_weights)}"
-        weight = Weight(self, name, value, trainable=trainable, regularizer=regularizer, constraint=constraint)
+        weight = Weight(self, name, value, trainable=trainable, regularizer=_regularizer(regularizer),
+                        constraint=_constraint(constraint))
         weight._initializer = initializer
+        weight.autocast = bool(autocast)
+        weight.aggregation = "none" if aggregation is None else aggregation
+        weight.overwrite_with_gradient = bool(overwrite_with_gradient)
         self._own_weights.append(weight)
         return weight
+
+    def add_variable(self, shape: Sequence[int], initializer: Any, dtype: Any = None, trainable: bool = True,
+                     autocast: bool = True, regularizer: Any = None, constraint: Any = None,
+                     name: str | None = None) -> Weight:
+        """Alias of :meth:`add_weight` (Keras 3's signature)."""
+        return self.add_weight(shape=shape, initializer=initializer, dtype=dtype, trainable=trainable,
+                               autocast=autocast, regularizer=regularizer, constraint=constraint, name=name)
 
     @property
     def weights(self) -> list[Weight]:
@@ -391,11 +495,31 @@ class Layer(Operation):
         for w, value in zip(mine, weights):
             w.assign(value)
 
-    def add_loss(self, value: Any) -> None:
-        """Add a term to the training loss (e.g. an activity penalty) during a call."""
+    def add_loss(self, loss: Any) -> None:
+        """Add a term to the training loss (e.g. an activity penalty) inside ``call``; a model's training
+        adds the sum of each term. Eager calls also keep them in ``layer.losses``."""
+        values = _leaves(loss)
         scope = CallScope.current()
         if scope is not None:
-            scope.losses.append(value)
+            scope.losses.extend(values)
+        if scope is None or getattr(scope, "eager", False):
+            self._losses.extend(values)
+
+    @property
+    def losses(self) -> list[Any]:
+        """The ``add_loss`` terms of the last eager call (this layer's and its sublayers'), then the
+        weight-regularization penalties of the trainable weights, as Keras lists them."""
+        out: list[Any] = []
+        for layer in self._flatten_layers():
+            out.extend(layer.__dict__.get("_losses", []))
+        for w in self.trainable_weights:
+            if w.regularizer is not None:
+                out.append(w.regularizer(w.value))
+        return out
+
+    def _clear_losses(self) -> None:
+        for layer in self._flatten_layers():
+            layer.__dict__.get("_losses", []).clear()
 
     def count_params(self) -> int:
         """The number of scalars in all weights."""
@@ -418,7 +542,26 @@ class Layer(Operation):
         return _traced_output_shape(self, input_shape)
 
     def compute_output_dtype(self, input_dtype: str) -> str:
-        return self.dtype if "float" in input_dtype or "int" in input_dtype else input_dtype
+        return self.compute_dtype if "float" in input_dtype or "int" in input_dtype else input_dtype
+
+    def compute_output_spec(self, *args: Any, **kwargs: Any) -> Any:
+        """The output ``KerasTensor``(s) for symbolic inputs: ``compute_output_shape`` and the compute dtype
+        (Keras's default; override it to give shapes and dtypes directly).
+
+        >>> from lamina import layers
+        >>> layers.Dense(4, dtype="mixed_bfloat16").compute_output_spec(layers.Input((3,)))
+        <KerasTensor shape=(None, 4), dtype=bfloat16>
+        """
+        inputs = args[0] if args else kwargs.get("inputs")
+        shapes = map_structure(lambda t: tuple(t.shape), inputs)
+        if not self.built:
+            self._maybe_build(shapes)
+        in_dtype = next((str(t.dtype) for t in _leaves(inputs) if hasattr(t, "dtype")), "float32")
+        dtype = self.compute_output_dtype(in_dtype)
+        out = self.compute_output_shape(shapes)
+        if is_shape(out):
+            return KerasTensor(tuple(out), dtype=dtype)
+        return _map_shapes(lambda s: KerasTensor(tuple(s), dtype=dtype), out)
 
     # -- masking (Keras's protocol; see lamina.layers.masks)
     @property
@@ -453,14 +596,24 @@ class Layer(Operation):
         shapes = map_structure(lambda t: t.shape if isinstance(t, KerasTensor) else np.shape(t), inputs)
         self._check_input_spec(shapes)
         self._maybe_build(shapes)
-        out_shapes = self.compute_output_shape(shapes)
         in_dtype = next((t.dtype for t in _leaves(inputs) if isinstance(t, KerasTensor)), "float32")
         out_dtype = self.compute_output_dtype(in_dtype)
+        dtypes: Any = None
+        if type(self).compute_output_spec is not Layer.compute_output_spec:
+            specs = self.compute_output_spec(*args, **kwargs)
+            out_shapes = map_structure(lambda t: tuple(t.shape), specs)
+            dtypes = iter([str(t.dtype) for t in _leaves(specs)])
+        elif type(self).compute_output_shape is Layer.compute_output_shape:
+            out_shapes, traced = _traced_output_spec(self, inputs)
+            dtypes = iter(traced)
+        else:
+            out_shapes = self.compute_output_shape(shapes)
         node_index = len(self._inbound_nodes)
         counter = iter(range(1_000_000))
 
         def make(shape: Any) -> KerasTensor:
-            return KerasTensor(tuple(shape), dtype=out_dtype, history=History(self, node_index, next(counter)))
+            dtype = out_dtype if dtypes is None else next(dtypes, out_dtype)
+            return KerasTensor(tuple(shape), dtype=dtype, history=History(self, node_index, next(counter)))
 
         if is_shape(out_shapes):
             outputs: Any = make(out_shapes)
@@ -485,16 +638,76 @@ class Layer(Operation):
             out = self._call_with_training(inputs, args[1:], kwargs, scope.training if training is None
                                            else bool(training))
         else:
-            with CallScope(training=bool(training)):
+            self._clear_losses()  # the outermost eager call starts the losses afresh, as in Keras
+            with CallScope(training=bool(training)) as scope:
+                scope.eager = True
                 out = self._call_with_training(inputs, args[1:], kwargs, bool(training))
         attach(out, output_mask(self, inputs, previous_mask))
         return out
 
+    def _casts_inputs(self) -> bool:
+        """Keras casts floating inputs to the compute dtype, except for functional models (and Sequential)."""
+        return not (self.__dict__.get("_functional") or "_stack" in self.__dict__)
+
     def _call_with_training(self, inputs: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
                             training: bool) -> Any:
+        """``call`` as every path runs it (eager calls, models, tracing): floating inputs cast to the compute
+        dtype, the weights autocast where the policy asks (Keras's ``AutocastScope``), ``training`` passed when
+        ``call`` takes it, then the activity regularizer's penalty added per output, divided by the batch."""
+        if self.autocast and self._casts_inputs():
+            policy, dtype = self._dtype_policy, self.input_dtype
+            inputs = map_structure(lambda x: policy.convert_input(x, True, dtype), inputs)
         if _accepts(type(self).call, "training"):
             kwargs = {**kwargs, "training": training}
-        return self.call(inputs, *args, **kwargs)
+        scope = CallScope.current()
+        target = self._autocast_target(scope)
+        if target is _KEEP:
+            out = self.call(inputs, *args, **kwargs)
+        elif scope is None:
+            with CallScope(training=training) as outer, _AutocastScope(outer, target, self.weights):
+                out = self.call(inputs, *args, **kwargs)
+        else:
+            with _AutocastScope(scope, target, self.weights):
+                out = self.call(inputs, *args, **kwargs)
+        if self.activity_regularizer is not None:
+            for output in _leaves(out):
+                if hasattr(output, "shape") and hasattr(output, "dtype"):
+                    penalty = self.activity_regularizer(output)
+                    if jnp.ndim(output) > 0:
+                        batch = jnp.asarray(jnp.shape(output)[0], jnp.result_type(penalty))
+                        penalty = jnp.where(batch == 0, 0.0, penalty / jnp.maximum(batch, 1))
+                    self.add_loss(penalty)
+        return out
+
+    def _autocast_target(self, scope: CallScope | None) -> Any:
+        """The dtype weights read as inside this layer's call: ``_KEEP`` (as the caller has them), a float
+        dtype, or None (their stored dtype)."""
+        current = getattr(scope, "autocast_dtype", None) if scope is not None else None
+        compute = self.compute_dtype
+        if current is not None:
+            if not self.autocast or not dtype_policies._is_float(compute):
+                return None
+            return compute if current != compute else _KEEP
+        return compute if compute != self.variable_dtype else _KEEP
+
+    def get_build_config(self) -> dict[str, Any] | None:
+        """``{"input_shape": ...}`` once built (what ``.keras`` files store to rebuild the layer)."""
+        if self._build_input_shape is None:
+            return None
+        return {"input_shape": _map_shapes(list, self._build_input_shape)
+                if not is_shape(self._build_input_shape) else list(self._build_input_shape)}
+
+    def build_from_config(self, config: dict[str, Any] | None) -> None:
+        """Build from :meth:`get_build_config` output (``input_shape`` or Keras's ``shapes_dict``)."""
+        if not config or self.built:
+            return
+        if config.get("input_shape") is not None:
+            self._maybe_build(_as_shapes(config["input_shape"]))
+        elif config.get("shapes_dict"):
+            shapes = {k: _as_shapes(v) for k, v in config["shapes_dict"].items()}
+            self.build(**shapes)
+            self._build_input_shape = next(iter(shapes.values())) if len(shapes) == 1 else list(shapes.values())
+            self.built = True
 
     def _maybe_build(self, input_shape: Any) -> None:
         if self.built:
@@ -587,8 +800,7 @@ class Layer(Operation):
     def get_config(self) -> dict[str, Any]:
         """Keras 3's config keys for this layer."""
         config: dict[str, Any] = {"name": self.name, "trainable": self.trainable,
-                                  "dtype": {"module": "keras", "class_name": "DTypePolicy",
-                                            "config": {"name": self.dtype}, "registered_name": None}}
+                                  "dtype": dtype_policies.serialize(self._dtype_policy)}
         if self.activity_regularizer is not None:
             from lamina import regularizers
 
@@ -605,6 +817,133 @@ class Layer(Operation):
 
 
 # ------------------------------------------------------------------------------------------- helpers
+_KEEP = object()
+
+# lamina bookkeeping attributes that hold layers without owning them (also skipped by the HDF5 walk).
+_UNTRACKED = frozenset({"_tracked_layers", "_layers", "_stack", "_input_layer", "_inbound_nodes", "_nodes",
+                        "inputs", "outputs", "_inputs_struct", "_outputs_struct", "optimizer", "_own_weights"})
+
+
+class _AutocastScope(CallScope):
+    """A child of the current scope in which the given weights read as ``dtype`` (None: their stored dtype).
+
+    Everything else (state updates, losses, the PRNG, ``training``) is the parent's, so assignments made
+    inside reach the model's update dict, or the weight itself in an eager call."""
+
+    def __init__(self, parent: CallScope, dtype: str | None, weights: list[Weight]) -> None:
+        self._parent = parent
+        self.autocast_dtype = dtype
+        root = parent
+        while isinstance(root, _AutocastScope):
+            root = root._parent
+        self._root = root
+        self._weights = [w for w in weights if getattr(w, "autocast", True) and dtype_policies._is_float(w.dtype)]
+        raw = {id(w): root.updates.get(id(w), root.values.get(id(w), w._value)) for w in self._weights}
+        cast = {k: (v if dtype is None else v.astype(dtype)) for k, v in raw.items()}
+        self.values = {**parent.values, **cast}
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name in ("_parent", "_root"):
+            raise AttributeError(name)
+        return getattr(self._parent, name)
+
+    def next_rng(self) -> Any:
+        return self._parent.next_rng()
+
+    def __exit__(self, *exc: Any) -> None:
+        super().__exit__(*exc)
+        root = self._root
+        for w in self._weights:  # eager call: an assignment made inside goes to the weight itself
+            if id(w) in root.updates and id(w) not in root.values:
+                w._value = root.updates.pop(id(w))
+
+
+def _policy(dtype: Any) -> dtype_policies.DTypePolicy:
+    """The layer's policy from its ``dtype`` argument (a name, a dtype, a policy, a serialized policy)."""
+    if isinstance(dtype, dict) and dtype.get("class_name") not in (None, "DTypePolicy", "FloatDTypePolicy"):
+        return dtype_policies.get(dtype.get("config", {}).get("name") or backend.floatx())
+    if isinstance(dtype, str):
+        try:
+            return dtype_policies.DTypePolicy(dtype)
+        except ValueError:
+            policy = dtype_policies.DTypePolicy("float32")
+            policy._name = policy._compute_dtype = policy._variable_dtype = dtype  # e.g. "string" inputs
+            return policy
+    return dtype_policies.get(dtype)
+
+
+def _regularizer(identifier: Any) -> Any:
+    if identifier is None:
+        return None
+    from lamina import regularizers  # inside: regularizers is only needed by layers that use one
+
+    return regularizers.get(identifier)
+
+
+def _constraint(identifier: Any) -> Any:
+    if identifier is None:
+        return None
+    from lamina import constraints  # inside: constraints is only needed by layers that use one
+
+    return constraints.get(identifier)
+
+
+def _layers_in(value: Any) -> list[Layer]:
+    """The layers in ``value``: itself, or those inside (nested) lists, tuples and dicts, in order."""
+    if isinstance(value, Layer):
+        return [value]
+    out: list[Layer] = []
+    if isinstance(value, dict):
+        items: Any = value.values()
+    elif isinstance(value, (list, tuple)):
+        items = value
+    else:
+        return out
+    for item in items:
+        if isinstance(item, (Layer, list, tuple, dict)):
+            out.extend(_layers_in(item))
+    return out
+
+
+def _as_shapes(value: Any) -> Any:
+    if isinstance(value, (list, tuple)) and all(d is None or isinstance(d, (int, np.integer)) for d in value):
+        return tuple(None if d is None else int(d) for d in value)
+    if isinstance(value, dict):
+        return {k: _as_shapes(v) for k, v in value.items()}
+    return [_as_shapes(v) for v in value]
+
+
+def _traced_output_spec(layer: Layer, inputs: Any) -> tuple[Any, list[str]]:
+    """Output shapes and dtypes of ``call`` on symbolic ``inputs``, by abstract evaluation at two batch sizes
+    (axes that change are ``None``), with the inputs' dtypes cast as a call would cast them."""
+
+    def dtype_of(t: Any) -> Any:
+        dtype = str(getattr(t, "dtype", "float32"))
+        if layer.autocast and layer._casts_inputs() and dtype_policies._is_float(dtype):
+            dtype = layer.input_dtype
+        return jnp.dtype(dtype) if dtype not in ("string",) else jnp.float32
+
+    def run(fill: int) -> Any:
+        specs = map_structure(lambda t: jax.ShapeDtypeStruct(
+            tuple(fill if d is None else d for d in (t.shape if isinstance(t, KerasTensor) else np.shape(t))),
+            dtype_of(t)), inputs)
+
+        def fn(x: Any) -> Any:
+            with CallScope(training=False):
+                return layer._call_with_training(x, (), {}, False)
+
+        return jax.eval_shape(fn, specs)
+
+    a, b = run(2), run(3)
+    leaves_a, tree = jax.tree_util.tree_flatten(a)
+    leaves_b = jax.tree_util.tree_leaves(b)
+    shapes = [tuple(None if x != y else x for x, y in zip(sa.shape, sb.shape)) for sa, sb in zip(leaves_a, leaves_b)]
+    dtypes = [str(sa.dtype) for sa in leaves_a]
+    if isinstance(a, jax.ShapeDtypeStruct):
+        return shapes[0], dtypes
+    return jax.tree_util.tree_unflatten(tree, shapes), dtypes
+
+
 def _dtype_name(dtype: Any) -> str:
     if dtype is None:
         return backend.floatx()

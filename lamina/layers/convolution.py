@@ -19,7 +19,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from lamina import activations, backend, initializers
+from lamina import activations, backend, constraints, initializers
 from lamina.layers.base import InputSpec, Layer, shape_str
 
 Shape = tuple[int | None, ...]
@@ -174,8 +174,8 @@ class BaseConv(Layer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = _regularizer(kernel_regularizer)
         self.bias_regularizer = _regularizer(bias_regularizer)
-        self.kernel_constraint = kernel_constraint
-        self.bias_constraint = bias_constraint
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self.input_spec = InputSpec(ndim=rank + 2)
 
     # -- shapes
@@ -258,7 +258,8 @@ class BaseConv(Layer):
                 "kernel_regularizer": _serialize_regularizer(self.kernel_regularizer),
                 "bias_regularizer": _serialize_regularizer(self.bias_regularizer),
                 "activity_regularizer": _serialize_regularizer(self.activity_regularizer),
-                "kernel_constraint": None, "bias_constraint": None}
+                "kernel_constraint": constraints.serialize(self.kernel_constraint),
+                "bias_constraint": constraints.serialize(self.bias_constraint)}
 
     def get_config(self) -> dict[str, Any]:
         base = super().get_config()

@@ -131,7 +131,7 @@ class BatchNormalization(Layer):
         res = -jnp.reshape(mean, shape) * inv
         if self.beta is not None:
             res = res + jnp.reshape(self.beta.value, shape)
-        return (x * inv + res).astype(self.dtype)
+        return (x * inv + res).astype(self.compute_dtype)
 
     def get_config(self) -> dict[str, Any]:
         ser = initializers.serialize
@@ -204,14 +204,14 @@ class LayerNormalization(Layer):
             out = x * inv
             if self.gamma is not None:
                 out = out * broadcast(self.gamma)
-            return out.astype(self.dtype)
+            return out.astype(self.compute_dtype)
         mean = jnp.mean(x, axis=axes, keepdims=True)
         if self.gamma is not None:
             inv = inv * broadcast(self.gamma)
         res = -mean * inv
         if self.beta is not None:
             res = res + broadcast(self.beta)
-        return (x * inv + res).astype(self.dtype)
+        return (x * inv + res).astype(self.compute_dtype)
 
     def get_config(self) -> dict[str, Any]:
         ser = initializers.serialize
@@ -284,7 +284,7 @@ class GroupNormalization(Layer):
         res = -mean * inv
         if self.beta is not None:
             res = res + jnp.reshape(self.beta.value, bshape)
-        return jnp.reshape(x * inv + res, shape).astype(self.dtype)
+        return jnp.reshape(x * inv + res, shape).astype(self.compute_dtype)
 
     def get_config(self) -> dict[str, Any]:
         ser = initializers.serialize

@@ -38,8 +38,8 @@ class Rescaling(Layer):
         self.offset = offset
 
     def call(self, inputs: Any) -> Any:
-        x = jnp.asarray(inputs, dtype=self.dtype)
-        return x * jnp.asarray(self.scale, self.dtype) + jnp.asarray(self.offset, self.dtype)
+        x = jnp.asarray(inputs, dtype=self.compute_dtype)
+        return x * jnp.asarray(self.scale, self.compute_dtype) + jnp.asarray(self.offset, self.compute_dtype)
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         return input_shape

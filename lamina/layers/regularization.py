@@ -193,9 +193,7 @@ class ActivityRegularization(Layer):
         self.l2 = l2
 
     def call(self, inputs: Any) -> Any:
-        batch = inputs.shape[0] if inputs.ndim else 1
-        self.add_loss(self.activity_regularizer(inputs) / max(int(batch), 1))
-        return inputs
+        return inputs  # the penalty (divided by the batch size) is added by Layer for every activity_regularizer
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         return input_shape

@@ -266,10 +266,13 @@ def check_config_objects(config: Any, custom_objects: dict[str, Any] | None, saf
             continue
         registered = item.get("registered_name")
         if isinstance(registered, str) and ">" in registered and "config" in item:
-            if registered not in custom and class_name not in custom:
+            from lamina.saving.object_registration import get_registered_object
+
+            if registered not in custom and class_name not in custom and get_registered_object(registered) is None:
                 raise UnsafeFileError(
                     f"The file uses the custom class {registered!r} (class {class_name!r}). lamina never imports "
-                    f"code named in a file; pass custom_objects={{'{class_name}': YourClass}} to load it."
+                    f"code named in a file; register the class with @lamina.saving.register_keras_serializable() or "
+                    f"pass custom_objects={{'{class_name}': YourClass}} to load it."
                 )
 
 

@@ -130,7 +130,7 @@ class Trainer(Steps):
 
     @property
     def metrics_variables(self) -> list[Any]:
-        return [leaf for m in self.metrics for leaf in m.variables]
+        return [leaf for m in self.metrics for leaf in m.state_leaves()]
 
     def reset_metrics(self) -> None:
         for m in self.metrics:
@@ -354,7 +354,7 @@ class Trainer(Steps):
         if fresh_metrics:
             metrics_variables = self._fresh_metrics_variables()
         else:
-            metrics_variables = list(_copy_tree([m.variables for m in self.metrics]))
+            metrics_variables = list(_copy_tree([m.state_leaves() for m in self.metrics]))
             metrics_variables = [leaf for group in metrics_variables for leaf in group]
         return TrainState(list(trainable.values()), list(non_trainable.values()), leaves, metrics_variables)
 
@@ -368,7 +368,7 @@ class Trainer(Steps):
         at = 0
         for metric in self.metrics:
             count = metric._treedef().num_leaves
-            metric._state = metric._unflatten(state.metrics_variables[at:at + count])
+            metric.state = metric._unflatten(state.metrics_variables[at:at + count])
             at += count
 
     def _sync_live_state(self) -> None:
