@@ -169,6 +169,10 @@ class Weight:
                 return scope.updates[id(self)]
             if id(self) in scope.values:
                 return scope.values[id(self)]
+        if isinstance(self._value, jax.ShapeDtypeStruct):
+            # abstract (a model being built from a file): zeros of the right shape, which cost nothing where the
+            # value is used, as in the abstract evaluation that infers a custom layer's output shape
+            return jnp.zeros(self._value.shape, self._value.dtype)
         return self._value
 
     def assign(self, value: Any) -> None:
