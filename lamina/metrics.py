@@ -627,12 +627,23 @@ class MeanMetricWrapper(Mean):
 
 
 def _wrapper(
-    fn: Callable[..., Any], default_name: str, extra: tuple[str, ...] = ()
+    fn: Callable[..., Any], default_name: str, extra: tuple[str, ...] = (), leading: tuple[str, ...] = ()
 ) -> type[MeanMetricWrapper]:
+    """A mean-of-``fn`` metric class; ``leading`` names the ``extra`` arguments Keras takes before ``name``
+    (``TopKCategoricalAccuracy(5, name=...)``)."""
     params = inspect.signature(fn).parameters
     defaults = {k: params[k].default for k in extra}
+    order = (*leading, "name", "dtype", *(k for k in extra if k not in leading))
 
-    def __init__(self: Any, name: str = default_name, dtype: Any = None, **kwargs: Any) -> None:
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        if len(args) > len(order):
+            raise TypeError(f"{type(self).__name__} takes at most {len(order)} positional arguments ({order}).")
+        for key, value in zip(order, args):
+            if key in kwargs:
+                raise TypeError(f"{type(self).__name__} got multiple values for argument '{key}'.")
+            kwargs[key] = value
+        name = kwargs.pop("name", default_name)
+        dtype = kwargs.pop("dtype", None)
         unknown = set(kwargs) - set(extra)
         if unknown:
             raise TypeError(f"{type(self).__name__} got unexpected arguments {sorted(unknown)}")
@@ -679,7 +690,7 @@ class SparseCategoricalAccuracy(_wrapper(sparse_categorical_accuracy, "sparse_ca
     """
 
 
-class TopKCategoricalAccuracy(_wrapper(top_k_categorical_accuracy, "top_k_categorical_accuracy", ("k",))):
+class TopKCategoricalAccuracy(_wrapper(top_k_categorical_accuracy, "top_k_categorical_accuracy", ("k",), ("k",))):
     """How often the one-hot target is among the top ``k`` predictions.
 
     >>> TopKCategoricalAccuracy().k
@@ -688,11 +699,11 @@ class TopKCategoricalAccuracy(_wrapper(top_k_categorical_accuracy, "top_k_catego
 
 
 class SparseTopKCategoricalAccuracy(
-    _wrapper(sparse_top_k_categorical_accuracy, "sparse_top_k_categorical_accuracy", ("k",))
+    _wrapper(sparse_top_k_categorical_accuracy, "sparse_top_k_categorical_accuracy", ("k",), ("k",))
 ):
     """How often the integer target is among the top ``k`` predictions.
 
-    >>> SparseTopKCategoricalAccuracy(k=3).get_config()["k"]
+    >>> SparseTopKCategoricalAccuracy(3, name="top3").get_config()["k"]
     3
     """
 
