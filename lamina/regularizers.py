@@ -13,6 +13,7 @@ from typing import Any
 import math
 
 import jax.numpy as jnp
+import numpy as np
 
 
 class Regularizer:
@@ -83,7 +84,7 @@ class OrthogonalRegularizer(Regularizer):
 
     def __init__(self, factor: float = 0.01, mode: str = "rows") -> None:
         _validate_float_arg(factor, name="factor")
-        self.factor = float(factor)
+        self.factor = float(np.float32(factor))  # Keras keeps a float32 tensor (its config shows the rounding)
         if mode not in {"rows", "columns"}:
             raise ValueError(f'Invalid value for argument `mode`. Expected one of {{"rows", "columns"}}. Received: mode={mode}')
         self.mode = mode
