@@ -265,7 +265,9 @@ class STFT(Initializer):
 
             scipy.signal.get_window(window, 1)  # raises for an unknown window name
         if scaling is not None and scaling not in ("density", "spectrum"):
-            raise ValueError(f"Scaling is invalid, it must be `None`, 'density' or 'spectrum'. Received scaling={scaling}")
+            raise ValueError(
+                f"Scaling is invalid, it must be `None`, 'density' or 'spectrum'. Received scaling={scaling}"
+            )
         self.side, self.window, self.scaling, self.periodic = side, window, scaling, periodic
 
     def __call__(self, shape, dtype="float32"):
@@ -280,7 +282,9 @@ class STFT(Initializer):
                 win = scipy.signal.get_window(win, frame_length, self.periodic)
             win = np.asarray(win, dtype=dtype)
             if win.ndim != 1 or win.shape[-1] != frame_length:
-                raise ValueError(f"The shape of `window` must be equal to [frame_length]. Received: window shape={win.shape}")
+                raise ValueError(
+                    f"The shape of `window` must be equal to [frame_length]. Received: window shape={win.shape}"
+                )
             win = win.reshape(frame_length, 1, 1)
             if self.scaling == "density":
                 scale = np.sqrt(np.sum(np.square(win)))

@@ -405,7 +405,8 @@ def binary_focal_crossentropy(
     label_smoothing: float = 0.0,
     axis: int = -1,
 ) -> Any:
-    """Binary crossentropy times ``(1 - p_t) ** gamma`` (and the ``alpha`` class weight if balancing), mean over ``axis``.
+    """Binary crossentropy times ``(1 - p_t) ** gamma`` (and the ``alpha`` class weight if balancing), mean over
+    ``axis``.
 
     >>> round(float(binary_focal_crossentropy(jnp.array([[1.0]]), jnp.array([[0.5]]))[0]), 5)
     0.17329

@@ -8,9 +8,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import math
+from typing import Any
 
 import jax.numpy as jnp
 import numpy as np
@@ -86,7 +85,9 @@ class OrthogonalRegularizer(Regularizer):
         _validate_float_arg(factor, name="factor")
         self.factor = float(np.float32(factor))  # Keras keeps a float32 tensor (its config shows the rounding)
         if mode not in {"rows", "columns"}:
-            raise ValueError(f'Invalid value for argument `mode`. Expected one of {{"rows", "columns"}}. Received: mode={mode}')
+            raise ValueError(
+                f'Invalid value for argument `mode`. Expected one of {{"rows", "columns"}}. Received: mode={mode}'
+            )
         self.mode = mode
 
     def __call__(self, x: Any) -> Any:
