@@ -103,3 +103,17 @@ def test_errors_match_keras():
         losses.ctc(np.zeros((2,)), np.zeros((2, 3, 4)))
     with pytest.raises(ValueError, match="num_classes"):
         losses.ctc(np.zeros((2, 3)), np.zeros((2, 3)))
+
+
+@pytest.mark.parametrize("loss,y,units", [
+    ("binary_focal_crossentropy", BIN_T, 3),
+    (losses.Circle(gamma=10.0), EMB_LABELS, 5),
+    (losses.Tversky(alpha=0.3, beta=0.7), BIN_T, 3),
+])
+def test_new_losses_train_under_fit(loss, y, units):
+    import lamina
+
+    model = lamina.Sequential([lamina.layers.Input((5,)), lamina.layers.Dense(units, activation="sigmoid")])
+    model.compile(optimizer="sgd", loss=loss)
+    history = model.fit(EMB, y, epochs=2, batch_size=4, verbose=0)
+    assert np.all(np.isfinite(history.history["loss"]))
