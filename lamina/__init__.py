@@ -18,8 +18,8 @@ __version__ = "0.1.0"
 
 _SUBMODULES = {
     "activations", "applications", "backend", "callbacks", "config", "constraints", "datasets", "distribution",
-    "dtype_policies", "explain", "initializers", "layers", "losses", "metrics", "mixed_precision", "models", "ops",
-    "optimizers", "preprocessing", "random", "regularizers", "saving", "tree", "utils", "visualization",
+    "dtype_policies", "explain", "initializers", "layers", "legacy", "losses", "metrics", "mixed_precision", "models",
+    "ops", "optimizers", "preprocessing", "random", "regularizers", "saving", "tree", "utils", "visualization",
 }
 #: top-level names as in Keras 3 (``keras.Layer``...): ``name -> (module, attribute)``, imported on first use.
 _ATTRIBUTES = {

@@ -14,6 +14,24 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from lamina.ops.nn import (
+    celu,
+    glu,
+    hard_shrink,
+    hard_silu,
+    hard_tanh,
+    log_sigmoid,
+    soft_shrink,
+    sparse_plus,
+    sparse_sigmoid,
+    sparsemax,
+    squareplus,
+    tanh_shrink,
+    threshold,
+)
+
+hard_swish = hard_silu
+
 
 def linear(x: Any) -> Any:
     """Identity: ``linear(x) == x``."""
@@ -128,7 +146,23 @@ _ACTIVATIONS: dict[str, Callable[..., Any]] = {
     "silu": swish,
     "mish": mish,
     "exponential": exponential,
+    "celu": celu,
+    "glu": glu,
+    "hard_shrink": hard_shrink,
+    "hard_silu": hard_silu,
+    "hard_swish": hard_silu,
+    "hard_tanh": hard_tanh,
+    "log_sigmoid": log_sigmoid,
+    "soft_shrink": soft_shrink,
+    "sparse_plus": sparse_plus,
+    "sparse_sigmoid": sparse_sigmoid,
+    "sparsemax": sparsemax,
+    "squareplus": squareplus,
+    "tanh_shrink": tanh_shrink,
+    "threshold": threshold,
 }
+#: Keras's serialized name of each aliased activation (``swish`` -> ``silu``, ``hard_swish`` -> ``hard_silu``).
+_CANONICAL = {"swish": "silu", "hard_swish": "hard_silu"}
 
 
 def get(identifier: str | Callable[..., Any] | None) -> Callable[..., Any]:
@@ -152,8 +186,28 @@ def serialize(activation: Callable[..., Any]) -> str:
     """The Keras config value of an activation: its name (``"linear"`` for ``None``)."""
     for name, fn in _ACTIVATIONS.items():
         if fn is activation:
-            return "silu" if name == "swish" else name  # Keras 3 writes the alias as "silu"
+            return _CANONICAL.get(name, name)  # Keras 3 writes an alias by its function's name
     name = getattr(activation, "__name__", None)
     if name is None:
         raise ValueError(f"Cannot serialize activation {activation!r}: give it a name.")
     return name
+
+
+def deserialize(config: str | dict[str, Any], custom_objects: dict[str, Any] | None = None) -> Callable[..., Any]:
+    """The activation a Keras config names: ``"relu"`` or ``{"class_name": "function", "config": "relu", ...}``.
+
+    >>> deserialize("hard_swish") is hard_silu
+    True
+    """
+    if custom_objects:
+        name = config.get("config") if isinstance(config, dict) else config
+        if isinstance(name, str) and name in custom_objects:
+            return custom_objects[name]
+    if isinstance(config, str):
+        if config not in _ACTIVATIONS:
+            raise ValueError(f"Could not interpret activation function identifier: {config!r}. "
+                             f"Known activations: {', '.join(sorted(_ACTIVATIONS))}.")
+        return _ACTIVATIONS[config]
+    if isinstance(config, dict):
+        return deserialize(config.get("config", config.get("class_name")), custom_objects)
+    raise TypeError(f"activations.deserialize expects a name or a config dict, not {config!r}.")

@@ -246,6 +246,71 @@ class Identity(Initializer):
         return {"gain": self.gain}
 
 
+class STFT(Initializer):
+    """Conv kernels ``(frame_length, channels, fft_length // 2 + 1)`` computing the real or imaginary STFT side.
+
+    ``window`` names a ``scipy.signal.windows`` function (``"hann"``...), gives the values, or is ``None``;
+    ``scaling`` ``"density"`` (L2) or ``"spectrum"`` (L1) normalizes by the window.
+
+    >>> STFT("real", None, None)((4, 1, 3))[:, 0, 0].tolist()
+    [1.0, 1.0, 1.0, 1.0]
+    """
+
+    def __init__(self, side: str = "real", window: Any = "hann", scaling: str | None = "density",
+                 periodic: bool = False) -> None:
+        if side not in ("real", "imag"):
+            raise ValueError(f"side should be 'real' or 'imag', not {side}")
+        if isinstance(window, str):
+            import scipy.signal  # lazy: only STFT kernels need it
+
+            scipy.signal.get_window(window, 1)  # raises for an unknown window name
+        if scaling is not None and scaling not in ("density", "spectrum"):
+            raise ValueError(
+                f"Scaling is invalid, it must be `None`, 'density' or 'spectrum'. Received scaling={scaling}"
+            )
+        self.side, self.window, self.scaling, self.periodic = side, window, scaling, periodic
+
+    def __call__(self, shape, dtype="float32"):
+        dtype = dtype or backend.floatx()
+        frame_length, _channels, fft_length = shape
+        win, scale = None, 1.0
+        if self.window is not None:
+            win = self.window
+            if isinstance(win, str):
+                import scipy.signal
+
+                win = scipy.signal.get_window(win, frame_length, self.periodic)
+            win = np.asarray(win, dtype=dtype)
+            if win.ndim != 1 or win.shape[-1] != frame_length:
+                raise ValueError(
+                    f"The shape of `window` must be equal to [frame_length]. Received: window shape={win.shape}"
+                )
+            win = win.reshape(frame_length, 1, 1)
+            if self.scaling == "density":
+                scale = np.sqrt(np.sum(np.square(win)))
+            elif self.scaling == "spectrum":
+                scale = np.sum(np.abs(win))
+        freq = np.arange(fft_length, dtype=dtype).reshape(1, 1, fft_length) / np.asarray((fft_length - 1) * 2, dtype)
+        time = np.arange(frame_length, dtype=dtype).reshape(frame_length, 1, 1)
+        args = (-2 * time * freq).astype(dtype) * np.arccos(np.asarray(-1, dtype))
+        kernel = (np.cos(args) if self.side == "real" else np.sin(args)).astype(dtype)
+        if win is not None:
+            kernel = (kernel * win / np.asarray(scale, dtype)).astype(dtype)
+        return kernel
+
+    def get_config(self):
+        return {"side": self.side, "window": self.window, "periodic": self.periodic, "scaling": self.scaling}
+
+
+# Keras's lowercase spellings are aliases of the classes (``keras.initializers.he_normal is HeNormal``).
+zeros, ones, constant = Zeros, Ones, Constant
+random_uniform, random_normal, truncated_normal = RandomUniform, RandomNormal, TruncatedNormal
+variance_scaling, glorot_uniform, glorot_normal = VarianceScaling, GlorotUniform, GlorotNormal
+he_normal, he_uniform, lecun_normal, lecun_uniform = HeNormal, HeUniform, LecunNormal, LecunUniform
+orthogonal, OrthogonalInitializer = Orthogonal, Orthogonal
+identity, IdentityInitializer = Identity, Identity
+stft, STFTInitializer = STFT, STFT
+
 _ALIASES: dict[str, type[Initializer]] = {
     "zeros": Zeros, "ones": Ones, "constant": Constant,
     "random_uniform": RandomUniform, "uniform": RandomUniform,
@@ -254,9 +319,10 @@ _ALIASES: dict[str, type[Initializer]] = {
     "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal,
     "he_normal": HeNormal, "he_uniform": HeUniform,
     "lecun_normal": LecunNormal, "lecun_uniform": LecunUniform,
-    "orthogonal": Orthogonal, "identity": Identity,
+    "orthogonal": Orthogonal, "identity": Identity, "stft": STFT, "one": Ones, "zero": Zeros,
 }
 _CLASSES: dict[str, type[Initializer]] = {cls.__name__: cls for cls in set(_ALIASES.values())}
+_CLASSES.update({"IdentityInitializer": Identity, "OrthogonalInitializer": Orthogonal, "STFTInitializer": STFT})
 
 
 def get(identifier: Any) -> Initializer:
@@ -292,3 +358,18 @@ def serialize(initializer: Initializer) -> dict[str, Any]:
     """Keras's config dict for an initializer."""
     return {"module": "keras.initializers", "class_name": type(initializer).__name__,
             "config": initializer.get_config(), "registered_name": None}
+
+
+def deserialize(config: dict[str, Any] | str, custom_objects: dict[str, Any] | None = None) -> Initializer:
+    """The initializer a Keras config describes (``{"class_name": "HeNormal", "config": {...}}`` or a name).
+
+    >>> deserialize({"class_name": "Constant", "config": {"value": 2.0}}).value
+    2.0
+    """
+    name = config.get("class_name") if isinstance(config, dict) else config
+    if custom_objects and name in custom_objects:
+        cls = custom_objects[name]
+        return cls.from_config(config.get("config", {})) if isinstance(config, dict) else cls()
+    if isinstance(config, str) and config not in _ALIASES and config not in _CLASSES:
+        raise ValueError(f"Could not interpret initializer identifier: {config!r}.")
+    return get(config)

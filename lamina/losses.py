@@ -62,6 +62,20 @@ __all__ = [
     "msle",
     "kld",
     "bce",
+    "BinaryFocalCrossentropy",
+    "CategoricalFocalCrossentropy",
+    "CategoricalGeneralizedCrossEntropy",
+    "Circle",
+    "Dice",
+    "Tversky",
+    "CTC",
+    "binary_focal_crossentropy",
+    "categorical_focal_crossentropy",
+    "categorical_generalized_cross_entropy",
+    "circle",
+    "ctc",
+    "dice",
+    "tversky",
     "get",
     "serialize",
     "deserialize",
@@ -374,6 +388,179 @@ def sparse_categorical_crossentropy(
     if valid is not None:
         res = jnp.where(valid, res, 0.0)
     return res
+
+
+def _clipped_bce(y_true: Any, y_pred: Any) -> Any:
+    out = jnp.clip(y_pred, EPSILON, 1.0 - EPSILON)
+    return -(y_true * jnp.log(out) + (1.0 - y_true) * jnp.log(1.0 - out))
+
+
+def binary_focal_crossentropy(
+    y_true: Any,
+    y_pred: Any,
+    apply_class_balancing: bool = False,
+    alpha: float = 0.25,
+    gamma: float = 2.0,
+    from_logits: bool = False,
+    label_smoothing: float = 0.0,
+    axis: int = -1,
+) -> Any:
+    """Binary crossentropy times ``(1 - p_t) ** gamma`` (and the ``alpha`` class weight if balancing), mean over
+    ``axis``.
+
+    >>> round(float(binary_focal_crossentropy(jnp.array([[1.0]]), jnp.array([[0.5]]))[0]), 5)
+    0.17329
+    """
+    y_pred = _float(y_pred)
+    y_true, y_pred = _match(jnp.asarray(y_true, y_pred.dtype), y_pred, "binary_focal_crossentropy")
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    if from_logits:
+        y_pred = jax.nn.sigmoid(y_pred)
+    bce = _clipped_bce(y_true, y_pred)
+    p_t = y_true * y_pred + (1 - y_true) * (1 - y_pred)
+    focal_bce = jnp.power(1.0 - p_t, gamma) * bce
+    if apply_class_balancing:
+        focal_bce = (y_true * alpha + (1 - y_true) * (1 - alpha)) * focal_bce
+    return jnp.mean(focal_bce, axis=axis)
+
+
+def categorical_focal_crossentropy(
+    y_true: Any,
+    y_pred: Any,
+    alpha: float = 0.25,
+    gamma: float = 2.0,
+    from_logits: bool = False,
+    label_smoothing: float = 0.0,
+    axis: int = -1,
+) -> Any:
+    """Categorical crossentropy with each class term times ``alpha * (1 - p) ** gamma``, summed over ``axis``.
+
+    >>> round(float(categorical_focal_crossentropy(jnp.array([[0.0, 1.0]]), jnp.array([[0.5, 0.5]]))[0]), 5)
+    0.04332
+    """
+    if isinstance(axis, bool):
+        raise ValueError(f"`axis` must be of type `int`. Received: axis={axis} of type {type(axis)}")
+    y_pred = _float(y_pred)
+    y_true, y_pred = _match(jnp.asarray(y_true, y_pred.dtype), y_pred, "categorical_focal_crossentropy")
+    if y_pred.shape[-1] == 1:
+        import warnings
+
+        warnings.warn(
+            "In loss categorical_focal_crossentropy, expected y_pred.shape to be (batch_size, num_classes) with "
+            f"num_classes > 1. Received: y_pred.shape={y_pred.shape}. Consider using 'binary_crossentropy' if you "
+            "only have 2 classes.",
+            SyntaxWarning,
+            stacklevel=2,
+        )
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + label_smoothing / y_true.shape[-1]
+    if from_logits:
+        y_pred = jax.nn.softmax(y_pred, axis=axis)
+    output = jnp.clip(y_pred / jnp.sum(y_pred, axis=axis, keepdims=True), EPSILON, 1.0 - EPSILON)
+    cce = -y_true * jnp.log(output)
+    return jnp.sum(jnp.power(1.0 - output, gamma) * alpha * cce, axis=axis)
+
+
+def categorical_generalized_cross_entropy(y_true: Any, y_pred: Any, q: float) -> Any:
+    """``(1 - p_true ** q) / q`` for integer class ids ``y_true`` and probabilities ``y_pred`` (noise-robust).
+
+    >>> round(float(categorical_generalized_cross_entropy(jnp.array([1]), jnp.array([[0.75, 0.25]]), 0.5)[0]), 5)
+    1.0
+    """
+    y_pred = _float(y_pred)
+    one_hot = jax.nn.one_hot(jnp.asarray(y_true).astype(jnp.int32), y_pred.shape[-1], dtype=y_pred.dtype)
+    p = jnp.sum(y_pred * one_hot, axis=-1)
+    return (1 - jnp.power(p, q)) / q
+
+
+def dice(y_true: Any, y_pred: Any, axis: int | tuple[int, ...] | None = None) -> Any:
+    """``1 - 2 * sum(y_true * y_pred) / (sum(y_true) + sum(y_pred) + eps)`` over ``axis`` (all axes if None).
+
+    >>> round(float(dice(jnp.array([1.0, 0.0]), jnp.array([1.0, 1.0]))), 5)
+    0.33333
+    """
+    y_pred = _float(y_pred)
+    y_true, y_pred = _match(jnp.asarray(y_true, y_pred.dtype), y_pred, "dice")
+    intersection = jnp.sum(y_true * y_pred, axis=axis)
+    return 1 - 2.0 * intersection / (jnp.sum(y_true, axis=axis) + jnp.sum(y_pred, axis=axis) + EPSILON)
+
+
+def tversky(
+    y_true: Any, y_pred: Any, alpha: float = 0.5, beta: float = 0.5, axis: int | tuple[int, ...] | None = None
+) -> Any:
+    """``1 - TP / (TP + alpha * FP + beta * FN + eps)`` with soft counts over ``axis`` (all axes if None).
+
+    >>> round(float(tversky(jnp.array([1.0, 0.0]), jnp.array([1.0, 1.0]))), 5)
+    0.33333
+    """
+    y_pred = _float(y_pred)
+    y_true, y_pred = _match(jnp.asarray(y_true, y_pred.dtype), y_pred, "tversky")
+    intersection = jnp.sum(y_true * y_pred, axis=axis)
+    fp = jnp.sum((1 - y_pred) * y_true, axis=axis)
+    fn = jnp.sum(y_pred * (1 - y_true), axis=axis)
+    return 1 - intersection / (intersection + fp * alpha + fn * beta + EPSILON)
+
+
+def _pos_neg_masks(query: Any, key: Any, remove_diagonal: bool = True) -> tuple[Any, Any]:
+    query = query.reshape(-1, 1) if query.ndim == 1 else query
+    key = key.reshape(-1, 1) if key.ndim == 1 else key
+    positive = query == key.T
+    negative = ~positive
+    if remove_diagonal:
+        positive = positive & ~jnp.eye(query.size, key.size, dtype=bool)
+    return positive, negative
+
+
+def circle(
+    y_true: Any,
+    y_pred: Any,
+    ref_labels: Any = None,
+    ref_embeddings: Any = None,
+    remove_diagonal: bool = True,
+    gamma: float = 80,
+    margin: float = 0.4,
+) -> Any:
+    """Circle loss of L2-normalized embeddings ``y_pred`` with integer labels ``y_true`` (Sun et al., 2020).
+
+    >>> emb = jnp.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    >>> circle(jnp.array([0, 0, 1]), emb).shape
+    (3,)
+    """
+    y_pred = _float(y_pred)
+    y_true = jnp.asarray(y_true).astype(jnp.int32)
+    ref_embeddings = y_pred if ref_embeddings is None else jnp.asarray(ref_embeddings)
+    ref_labels = y_true if ref_labels is None else jnp.asarray(ref_labels).astype(jnp.int32)
+    distances = jnp.maximum(1 - y_pred @ ref_embeddings.T, 0.0)
+    positive, negative = _pos_neg_masks(y_true, ref_labels, remove_diagonal=remove_diagonal)
+    pos_weights = jnp.maximum((margin + distances) * positive.astype(distances.dtype), 0.0)
+    neg_weights = jnp.maximum((1 + margin - distances) * negative.astype(distances.dtype), 0.0)
+    pos_wdists = -1 * gamma * pos_weights * (margin - distances)
+    neg_wdists = gamma * neg_weights * (1 - margin - distances)
+    p_loss = jax.scipy.special.logsumexp(jnp.where(positive, pos_wdists, -jnp.inf), axis=1)
+    n_loss = jax.scipy.special.logsumexp(jnp.where(negative, neg_wdists, -jnp.inf), axis=1)
+    return jax.nn.softplus(p_loss + n_loss)
+
+
+def ctc(y_true: Any, y_pred: Any) -> Any:
+    """CTC loss of integer label sequences ``(batch, max_length)`` (0 = padding/blank) and logits
+    ``(batch, time, classes)``, one value per sequence.
+
+    >>> round(float(ctc(jnp.array([[1, 2]]), jnp.zeros((1, 4, 3)))[0]), 4)
+    1.6864
+    """
+    if jnp.ndim(y_true) != 2:
+        raise ValueError("Targets `y_true` are expected to be a tensor of shape `(batch_size, max_length)` in "
+                         f"integer format. Received: y_true.shape={tuple(jnp.shape(y_true))}")
+    if jnp.ndim(y_pred) != 3:
+        raise ValueError("Logits `y_pred` are expected to be a tensor of shape `(batch_size, max_length, "
+                         f"num_classes)`. Received: y_pred.shape={tuple(jnp.shape(y_pred))}")
+    from lamina.ops.nn import ctc_loss  # lazy: lamina.ops is heavier than this module
+
+    batch, time = jnp.shape(y_pred)[:2]
+    input_length = time * jnp.ones((batch,), dtype=jnp.int32)
+    label_length = jnp.sum(jnp.asarray(y_true) != 0, axis=-1).astype(jnp.int32)
+    return ctc_loss(y_true, y_pred, label_length, input_length, mask_index=0)
 
 
 mse = MSE = mean_squared_error
@@ -717,6 +904,104 @@ class SparseCategoricalCrossentropy(
         return values
 
 
+class BinaryFocalCrossentropy(
+    _builtin(
+        binary_focal_crossentropy,
+        "binary_focal_crossentropy",
+        ("apply_class_balancing", "alpha", "gamma", "from_logits", "label_smoothing", "axis"),
+    )
+):
+    """Binary focal crossentropy: down-weights well-classified examples by ``(1 - p_t) ** gamma``.
+
+    >>> BinaryFocalCrossentropy().get_config()["gamma"]
+    2.0
+    """
+
+    _config_keys = ("from_logits", "label_smoothing", "axis", "apply_class_balancing", "alpha", "gamma")
+
+
+class CategoricalFocalCrossentropy(
+    _builtin(
+        categorical_focal_crossentropy,
+        "categorical_focal_crossentropy",
+        ("alpha", "gamma", "from_logits", "label_smoothing", "axis"),
+    )
+):
+    """Categorical focal crossentropy for one-hot targets.
+
+    >>> CategoricalFocalCrossentropy().get_config()["alpha"]
+    0.25
+    """
+
+    _config_keys = ("from_logits", "label_smoothing", "axis", "alpha", "gamma")
+
+
+class CategoricalGeneralizedCrossEntropy(
+    _builtin(categorical_generalized_cross_entropy, "categorical_generalized_cross_entropy", ("q",))
+):
+    """Generalized crossentropy ``(1 - p ** q) / q`` for integer class ids, ``0 < q < 1``.
+
+    >>> CategoricalGeneralizedCrossEntropy(q=0.7).get_config()["q"]
+    0.7
+    """
+
+    def __init__(self, q: float = 0.5, reduction: str | None = "sum_over_batch_size",
+                 name: str = "categorical_generalized_cross_entropy", dtype: Any = None) -> None:
+        if not 0 < q < 1:
+            raise ValueError("q must be in the interval (0, 1)")
+        super().__init__(reduction=reduction, name=name, dtype=dtype, q=q)
+
+
+class Dice(_builtin(dice, "dice", ("axis",))):
+    """Dice loss ``1 - 2|A∩B| / (|A| + |B|)`` over ``axis`` (everything by default).
+
+    >>> Dice().get_config()
+    {'name': 'dice', 'reduction': 'sum_over_batch_size', 'axis': None}
+    """
+
+    def __init__(self, reduction: str | None = "sum_over_batch_size", name: str = "dice", axis: Any = None,
+                 dtype: Any = None) -> None:
+        super().__init__(reduction=reduction, name=name, dtype=dtype, axis=axis)
+
+
+class Tversky(_builtin(tversky, "tversky", ("alpha", "beta", "axis"))):
+    """Tversky loss: Dice with ``alpha``/``beta`` weights on false positives/negatives.
+
+    >>> Tversky(alpha=0.3, beta=0.7).get_config()["beta"]
+    0.7
+    """
+
+    def __init__(self, alpha: float = 0.5, beta: float = 0.5, reduction: str | None = "sum_over_batch_size",
+                 name: str = "tversky", axis: Any = None, dtype: Any = None) -> None:
+        super().__init__(reduction=reduction, name=name, dtype=dtype, alpha=alpha, beta=beta, axis=axis)
+
+
+class Circle(_builtin(circle, "circle", ("gamma", "margin", "remove_diagonal"))):
+    """Circle loss for metric learning on L2-normalized embeddings; only positive losses count in the mean.
+
+    >>> Circle().get_config()
+    {'name': 'circle', 'reduction': 'sum_over_batch_size', 'gamma': 80.0, 'margin': 0.4, 'remove_diagonal': True}
+    """
+
+    def __init__(self, gamma: float = 80.0, margin: float = 0.4, remove_diagonal: bool = True,
+                 reduction: str | None = "sum_over_batch_size", name: str = "circle", dtype: Any = None) -> None:
+        super().__init__(reduction=reduction, name=name, dtype=dtype, gamma=gamma, margin=margin,
+                         remove_diagonal=remove_diagonal)
+
+    def call(self, y_true: Any, y_pred: Any) -> Any:
+        values = super().call(y_true, y_pred)
+        self._last_mask = values > 0  # as Keras: the reduction averages over the positive losses only
+        return values
+
+
+class CTC(_builtin(ctc, "ctc")):
+    """Connectionist temporal classification loss (targets ``(batch, max_length)``, logits ``(batch, time, classes)``).
+
+    >>> CTC().get_config()
+    {'name': 'ctc', 'reduction': 'sum_over_batch_size'}
+    """
+
+
 class _AutoCrossentropy(Loss):
     """``"crossentropy"`` / ``"ce"``: binary, sparse or categorical chosen from the shapes, as Keras."""
 
@@ -749,6 +1034,13 @@ _CLASSES: dict[str, type[Loss]] = {
         BinaryCrossentropy,
         CategoricalCrossentropy,
         SparseCategoricalCrossentropy,
+        BinaryFocalCrossentropy,
+        CategoricalFocalCrossentropy,
+        CategoricalGeneralizedCrossEntropy,
+        Dice,
+        Tversky,
+        Circle,
+        CTC,
         LossFunctionWrapper,
     )
 }
@@ -770,6 +1062,13 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
         binary_crossentropy,
         categorical_crossentropy,
         sparse_categorical_crossentropy,
+        binary_focal_crossentropy,
+        categorical_focal_crossentropy,
+        categorical_generalized_cross_entropy,
+        dice,
+        tversky,
+        circle,
+        ctc,
     )
 }
 _ALIASES = {
