@@ -1171,6 +1171,8 @@ def get(
     'AUC'
     """
     if isinstance(identifier, Metric):
+        if y_pred_shape is not None and hasattr(identifier, "_build_shapes"):
+            identifier._build_shapes(y_pred_shape)  # state sized by the data (F1Score, R2Score), as Keras's build
         return identifier
     if isinstance(identifier, str) and identifier.lower() in ("accuracy", "acc"):
         if y_true_shape is None or y_pred_shape is None:
@@ -1743,3 +1745,193 @@ __all__ += [c.__name__ for c in _EXTRA_CLASSES] + [
     "squared_hinge", "categorical_hinge", "huber", "kl_divergence", "log_cosh", "poisson",
     "binary_focal_crossentropy", "categorical_focal_crossentropy", "pearson_correlation", "concordance_correlation",
 ]
+
+
+class FBetaScore(Metric):
+    """F-beta score from per-class (or, with ``average="micro"``, pooled) tp/fp/fn counts; the per-class state
+    takes its size from the first batch, as Keras builds it on first use.
+
+    >>> m = FBetaScore(beta=1.0, threshold=0.5)
+    >>> [round(float(v), 4) for v in m(jnp.array([[1.0, 0.0], [0.0, 1.0]]), jnp.array([[0.9, 0.2], [0.8, 0.1]]))]
+    [0.6667, 0.0]
+    """
+
+    _keys = ("true_positives", "false_positives", "false_negatives", "intermediate_weights")
+
+    def __init__(self, average: str | None = None, beta: float = 1.0, threshold: float | None = None,
+                 name: str = "fbeta_score", dtype: Any = None) -> None:
+        if average not in (None, "micro", "macro", "weighted"):
+            raise ValueError("Invalid `average` argument value. Expected one of: {None, 'micro', 'macro', "
+                             f"'weighted'}}. Received: average={average}")
+        if not isinstance(beta, float):
+            raise ValueError(f"Invalid `beta` argument value. It should be a Python float. Received: beta={beta} "
+                             f"of type '{type(beta)}'")
+        if beta <= 0.0:
+            raise ValueError(f"Invalid `beta` argument value. It should be > 0. Received: beta={beta}")
+        if threshold is not None:
+            if not isinstance(threshold, float):
+                raise ValueError("Invalid `threshold` argument value. It should be a Python float. Received: "
+                                 f"threshold={threshold} of type '{type(threshold)}'")
+            if threshold > 1.0 or threshold <= 0.0:
+                raise ValueError("Invalid `threshold` argument value. It should verify 0 < threshold <= 1. "
+                                 f"Received: threshold={threshold}")
+        self.average, self.beta, self.threshold = average, beta, threshold
+        self.axis = None if average == "micro" else 0
+        self._state_shape: tuple[int, ...] | None = () if average == "micro" else None
+        super().__init__(name=name, dtype=dtype)
+
+    def _build_shapes(self, y_pred_shape: tuple[int | None, ...]) -> None:
+        if self._state_shape is None and len(y_pred_shape) == 2 and y_pred_shape[-1] is not None:
+            self._state_shape = (int(y_pred_shape[-1]),)
+
+    def init_state(self) -> State:
+        shape = (0,) if self._state_shape is None else self._state_shape
+        return {k: jnp.zeros(shape, jnp.float32) for k in self._keys}
+
+    def update_fn(self, state: State, y_true: Any, y_pred: Any, sample_weight: Any = None) -> State:
+        y_true, y_pred = jnp.asarray(y_true, jnp.float32), jnp.asarray(y_pred, jnp.float32)
+        if y_pred.ndim != 2 or y_true.ndim != 2:
+            raise ValueError("FBetaScore expects 2D inputs with shape (batch_size, output_dim). Received input "
+                             f"shapes: y_pred.shape={y_pred.shape} and y_true.shape={y_true.shape}.")
+        if self._state_shape is None:
+            self._state_shape = (y_pred.shape[-1],)
+        if state["true_positives"].shape != self._state_shape:  # first batch: the per-class counts are built
+            state = {k: jnp.zeros(self._state_shape, jnp.float32) for k in self._keys}
+        if self.threshold is None:
+            top = jnp.max(y_pred, axis=-1, keepdims=True)
+            pred = ((y_pred >= top) & (jnp.abs(y_pred) > 1e-9)).astype(jnp.float32)
+        else:
+            pred = (y_pred > self.threshold).astype(jnp.float32)
+
+        def total(v: Any) -> Any:
+            if sample_weight is not None:
+                v = v * jnp.expand_dims(jnp.asarray(sample_weight, jnp.float32), 1)
+            return jnp.sum(v, axis=self.axis)
+
+        return {
+            "true_positives": state["true_positives"] + total(pred * y_true),
+            "false_positives": state["false_positives"] + total(pred * (1 - y_true)),
+            "false_negatives": state["false_negatives"] + total((1 - pred) * y_true),
+            "intermediate_weights": state["intermediate_weights"] + total(y_true),
+        }
+
+    def result_fn(self, state: State) -> Any:
+        tp, fp, fn = state["true_positives"], state["false_positives"], state["false_negatives"]
+        precision = tp / (tp + fp + EPSILON)
+        recall = tp / (tp + fn + EPSILON)
+        b2 = self.beta**2
+        score = precision * recall / (b2 * precision + recall + EPSILON) * (1 + b2)
+        if self.average == "weighted":
+            w = state["intermediate_weights"]
+            return jnp.sum(score * w / (jnp.sum(w) + EPSILON))
+        if self.average is not None:
+            return jnp.mean(score)
+        return score
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "dtype": self.dtype, "average": self.average, "beta": self.beta,
+                "threshold": self.threshold}
+
+
+class F1Score(FBetaScore):
+    """F1 score: :class:`FBetaScore` with ``beta=1``.
+
+    >>> F1Score(average="macro").get_config()["average"]
+    'macro'
+    """
+
+    def __init__(self, average: str | None = None, threshold: float | None = None, name: str = "f1_score",
+                 dtype: Any = None) -> None:
+        super().__init__(average=average, beta=1.0, threshold=threshold, name=name, dtype=dtype)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        del config["beta"]
+        return config
+
+
+class R2Score(Metric):
+    """Coefficient of determination over everything seen (Keras's ``R2Score``); the per-output state takes its
+    size from the first batch.
+
+    >>> round(float(R2Score()(jnp.array([[1.0], [2.0], [3.0]]), jnp.array([[1.0], [2.0], [4.0]]))), 4)
+    0.5
+    """
+
+    def __init__(self, class_aggregation: str | None = "uniform_average", num_regressors: int = 0,
+                 name: str = "r2_score", dtype: Any = None) -> None:
+        if class_aggregation not in (None, "uniform_average", "variance_weighted_average"):
+            raise ValueError("Invalid value for argument `class_aggregation`. Expected one of {None, "
+                             f"'uniform_average', 'variance_weighted_average'}}. Received: "
+                             f"class_aggregation={class_aggregation}")
+        if num_regressors < 0:
+            raise ValueError("Invalid value for argument `num_regressors`. Expected a value >= 0. Received: "
+                             f"num_regressors={num_regressors}")
+        self.class_aggregation, self.num_regressors = class_aggregation, num_regressors
+        self._num_outputs: int | None = None
+        super().__init__(name=name, dtype=dtype)
+
+    def _build_shapes(self, y_pred_shape: tuple[int | None, ...]) -> None:
+        if self._num_outputs is None and y_pred_shape and y_pred_shape[-1] is not None:
+            self._num_outputs = int(y_pred_shape[-1]) if len(y_pred_shape) >= 2 else 1
+
+    def init_state(self) -> State:
+        shape = (0,) if self._num_outputs is None else (self._num_outputs,)
+        return {"squared_sum": jnp.zeros(shape, jnp.float32), "sum": jnp.zeros(shape, jnp.float32),
+                "total_mse": jnp.zeros(shape, jnp.float32), "count": jnp.zeros(shape, jnp.float32),
+                "num_samples": jnp.zeros((), jnp.float32)}
+
+    def update_fn(self, state: State, y_true: Any, y_pred: Any, sample_weight: Any = None) -> State:
+        y_true, y_pred = jnp.asarray(y_true, jnp.float32), jnp.asarray(y_pred, jnp.float32)
+        y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
+        if y_pred.ndim == 1:
+            y_true, y_pred = y_true[:, None], y_pred[:, None]
+        if y_pred.ndim != 2:
+            raise ValueError(f"R2Score expects 2D inputs with shape (batch_size, output_dim). Received input "
+                             f"shapes: y_pred.shape={y_pred.shape} and y_true.shape={y_true.shape}.")
+        if self._num_outputs is None:
+            self._num_outputs = y_pred.shape[-1]
+        if state["sum"].shape != (self._num_outputs,):
+            state = self.init_state()
+        if sample_weight is None:
+            w = jnp.ones_like(y_true)
+        else:
+            w = jnp.asarray(sample_weight, jnp.float32)
+            if w.ndim == 1:
+                w = w[:, None]
+            w = jnp.broadcast_to(w, y_true.shape)
+        return {
+            "squared_sum": state["squared_sum"] + jnp.sum(w * jnp.square(y_true), axis=0),
+            "sum": state["sum"] + jnp.sum(w * y_true, axis=0),
+            "total_mse": state["total_mse"] + jnp.sum(w * jnp.square(y_true - y_pred), axis=0),
+            "count": state["count"] + jnp.sum(w, axis=0),
+            "num_samples": state["num_samples"] + y_true.size,
+        }
+
+    def result_fn(self, state: State) -> Any:
+        count = state["count"]
+        mean = state["sum"] / count
+        total = state["squared_sum"] - state["sum"] * mean
+        raw = 1 - state["total_mse"] / total
+        raw = jnp.where(jnp.isinf(raw), 0.0, raw)
+        if self.class_aggregation == "uniform_average":
+            r2 = jnp.mean(raw)
+        elif self.class_aggregation == "variance_weighted_average":
+            r2 = jnp.sum(total * raw) / jnp.sum(total)
+        else:
+            r2 = raw
+        if self.num_regressors:
+            n, p = state["num_samples"], self.num_regressors
+            r2 = jnp.where(n - p - 1 > 0, 1 - (1 - r2) * (n - 1) / jnp.where(n - p - 1 > 0, n - p - 1, 1), r2)
+        return r2
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "dtype": self.dtype, "class_aggregation": self.class_aggregation,
+                "num_regressors": self.num_regressors}
+
+
+_MORE = (FBetaScore, F1Score, R2Score)
+_CLASSES.update({c.__name__: c for c in _MORE})
+_BY_NAME.update({c.__name__: c for c in _MORE})
+_BY_NAME.update({_snake(c.__name__): c for c in _MORE})
+__all__ += [c.__name__ for c in _MORE]

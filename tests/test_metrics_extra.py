@@ -77,6 +77,13 @@ CASES = [
     ("BinaryIoU", {"target_class_ids": [1], "threshold": 0.3}, "binary"),
     ("OneHotIoU", {"num_classes": C, "target_class_ids": [0, 3]}, "onehot"),
     ("OneHotMeanIoU", {"num_classes": C}, "onehot"),
+    ("F1Score", {}, "onehot"),
+    ("F1Score", {"average": "macro", "threshold": 0.3}, "onehot"),
+    ("FBetaScore", {"beta": 2.0, "average": "weighted"}, "onehot"),
+    ("FBetaScore", {"beta": 0.5, "average": "micro", "threshold": 0.25}, "onehot"),
+    ("R2Score", {}, "regression"),
+    ("R2Score", {"class_aggregation": None}, "regression"),
+    ("R2Score", {"class_aggregation": "variance_weighted_average", "num_regressors": 2}, "regression"),
 ]
 
 
@@ -171,10 +178,11 @@ def test_in_compile_fit():
     model = lamina.Sequential([lamina.layers.Input((3,)), lamina.layers.Dense(1, activation="sigmoid")])
     model.compile(optimizer="sgd", loss="binary_crossentropy",
                   metrics=[metrics.TruePositives(), metrics.PrecisionAtRecall(0.5), metrics.BinaryIoU(),
-                           metrics.Hinge(), "poisson", metrics.MeanIoU(2, sparse_y_pred=True)])
+                           metrics.Hinge(), "poisson", metrics.MeanIoU(2, sparse_y_pred=True),
+                           metrics.F1Score(threshold=0.5), metrics.R2Score()])
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(32, 3)).astype("float32"), rng.integers(0, 2, (32, 1)).astype("float32")
     history = model.fit(x, y, batch_size=8, epochs=2, verbose=0)
-    for key in ("true_positives", "precision_at_recall", "binary_io_u", "hinge", "poisson", "mean_io_u"):
+    for key in ("true_positives", "precision_at_recall", "binary_io_u", "hinge", "poisson", "mean_io_u", "f1_score", "r2_score"):
         assert any(k.startswith(key) for k in history.history), sorted(history.history)
     assert all(np.isfinite(v[-1]) for v in history.history.values())
