@@ -183,6 +183,7 @@ def test_in_compile_fit():
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(32, 3)).astype("float32"), rng.integers(0, 2, (32, 1)).astype("float32")
     history = model.fit(x, y, batch_size=8, epochs=2, verbose=0)
-    for key in ("true_positives", "precision_at_recall", "binary_io_u", "hinge", "poisson", "mean_io_u", "f1_score", "r2_score"):
+    for key in ("true_positives", "precision_at_recall", "binary_io_u", "hinge", "poisson", "mean_io_u",
+                "f1_score", "r2_score"):
         assert any(k.startswith(key) for k in history.history), sorted(history.history)
     assert all(np.isfinite(v[-1]) for v in history.history.values())
