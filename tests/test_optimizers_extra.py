@@ -77,3 +77,11 @@ def test_cosine_decay_restarts_matches_keras(kwargs):
     l_params, _ = _run_lamina(optimizers.SGD(ours), params, grads)
     for k in params:
         np.testing.assert_allclose(l_params[k], k_params[k], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["Adagrad", "Adam", "Ftrl", "Optimizer", "RMSprop", "SGD"])
+def test_legacy_names_raise_import_error_as_keras(name):
+    with pytest.raises(ImportError):
+        getattr(keras.optimizers.legacy, name)()
+    with pytest.raises(ImportError, match="not supported in Keras 3"):
+        getattr(optimizers.legacy, name)(learning_rate=0.1)

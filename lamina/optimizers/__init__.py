@@ -28,7 +28,7 @@ import numpy as np
 import optax
 
 from lamina import naming
-from lamina.optimizers import schedules
+from lamina.optimizers import legacy, schedules
 
 __all__ = [
     "Optimizer",
@@ -47,6 +47,7 @@ __all__ = [
     "serialize",
     "deserialize",
     "schedules",
+    "legacy",
 ]
 
 PyTree = Any
