@@ -1182,6 +1182,8 @@ def get(
     'AUC'
     """
     if isinstance(identifier, Metric):
+        if y_pred_shape is not None and hasattr(identifier, "_build_shapes"):
+            identifier._build_shapes(y_pred_shape)  # state sized by the data (F1Score, R2Score), as Keras's build
         return identifier
     if isinstance(identifier, str) and identifier.lower() in ("accuracy", "acc"):
         if y_true_shape is None or y_pred_shape is None:
@@ -1211,3 +1213,736 @@ def get(
     if callable(identifier):
         return MeanMetricWrapper(identifier)
     raise ValueError(f"Could not interpret metric identifier: {identifier!r}")
+
+
+# ------------------------------------------------------------------ more of keras.metrics (namespace fill)
+def _pearson_correlation(y_true: Any, y_pred: Any, axis: int = -1) -> Any:
+    """Pearson correlation along ``axis`` (Keras's ``metrics.pearson_correlation``).
+
+    >>> round(float(_pearson_correlation(jnp.array([[0.0, 1.0, 2.0]]), jnp.array([[0.0, 2.0, 4.0]]))[0]), 4)
+    1.0
+    """
+    y_pred = _losses._float(y_pred)
+    y_true = jnp.asarray(y_true, y_pred.dtype)
+    y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
+    t = y_true - jnp.mean(y_true, axis=axis, keepdims=True)
+    p = y_pred - jnp.mean(y_pred, axis=axis, keepdims=True)
+    t = t / jnp.std(t, axis=axis, keepdims=True)
+    p = p / jnp.std(p, axis=axis, keepdims=True)
+    return jnp.mean(t * p, axis=axis)
+
+
+def _concordance_correlation(y_true: Any, y_pred: Any, axis: int = -1) -> Any:
+    """Concordance correlation along ``axis``, with Keras's formula (its covariance centres ``y_true`` on the
+    mean of ``y_pred``, as Keras 3.15 does).
+
+    >>> _concordance_correlation(jnp.array([[0.0, 1.0]]), jnp.array([[0.0, 1.0]])).shape
+    (1,)
+    """
+    y_pred = _losses._float(y_pred)
+    y_true = jnp.asarray(y_true, y_pred.dtype)
+    y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
+    t_mean = jnp.mean(y_true, axis=axis, keepdims=True)
+    p_mean = jnp.mean(y_pred, axis=axis, keepdims=True)
+    t_var = jnp.var(y_true - t_mean, axis=axis, keepdims=True)
+    p_var = jnp.var(y_pred - p_mean, axis=axis, keepdims=True)
+    covar = (y_true - p_mean) * (y_pred - p_mean)
+    norm = t_var + p_var + jnp.square(t_mean - p_mean)
+    return jnp.mean(2 * covar / (norm + EPSILON), axis=axis)
+
+
+def _binary_focal_crossentropy(
+    y_true: Any, y_pred: Any, apply_class_balancing: bool = False, alpha: float = 0.25, gamma: float = 2.0,
+    from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
+) -> Any:
+    """Binary focal crossentropy (Keras's ``losses.binary_focal_crossentropy``), mean over ``axis``.
+
+    >>> _binary_focal_crossentropy(jnp.array([[0.0, 1.0]]), jnp.array([[0.4, 0.6]])).shape
+    (1,)
+    """
+    y_pred = _losses._float(y_pred)
+    y_true = jnp.asarray(y_true, y_pred.dtype)
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    if from_logits:
+        y_pred = jax.nn.sigmoid(y_pred)
+    p = jnp.clip(y_pred, EPSILON, 1.0 - EPSILON)
+    bce = -(y_true * jnp.log(p) + (1.0 - y_true) * jnp.log(1.0 - p))
+    p_t = y_true * y_pred + (1 - y_true) * (1 - y_pred)
+    focal = jnp.power(1.0 - p_t, gamma) * bce
+    if apply_class_balancing:
+        focal = (y_true * alpha + (1 - y_true) * (1 - alpha)) * focal
+    return jnp.mean(focal, axis=axis)
+
+
+def _categorical_focal_crossentropy(
+    y_true: Any, y_pred: Any, alpha: float = 0.25, gamma: float = 2.0, from_logits: bool = False,
+    label_smoothing: float = 0.0, axis: int = -1,
+) -> Any:
+    """Categorical focal crossentropy (Keras's ``losses.categorical_focal_crossentropy``), summed over ``axis``.
+
+    >>> _categorical_focal_crossentropy(jnp.array([[0.0, 1.0]]), jnp.array([[0.4, 0.6]])).shape
+    (1,)
+    """
+    y_pred = _losses._float(y_pred)
+    y_true = jnp.asarray(y_true, y_pred.dtype)
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + label_smoothing / y_true.shape[-1]
+    if from_logits:
+        y_pred = jax.nn.softmax(y_pred, axis=axis)
+    output = y_pred / jnp.sum(y_pred, axis=axis, keepdims=True)
+    output = jnp.clip(output, EPSILON, 1.0 - EPSILON)
+    cce = -y_true * jnp.log(output)
+    return jnp.sum(alpha * jnp.power(1.0 - output, gamma) * cce, axis=axis)
+
+
+# Keras's metric functions are the losses' functions; the losses module's own versions win where it has them.
+binary_crossentropy = _losses.binary_crossentropy
+categorical_crossentropy = _losses.categorical_crossentropy
+sparse_categorical_crossentropy = _losses.sparse_categorical_crossentropy
+mean_squared_error = _losses.mean_squared_error
+mean_absolute_error = _losses.mean_absolute_error
+mean_absolute_percentage_error = _losses.mean_absolute_percentage_error
+mean_squared_logarithmic_error = _losses.mean_squared_logarithmic_error
+hinge = _losses.hinge
+squared_hinge = _losses.squared_hinge
+categorical_hinge = _losses.categorical_hinge
+huber = _losses.huber
+kl_divergence = _losses.kl_divergence
+log_cosh = _losses.log_cosh
+poisson = _losses.poisson
+binary_focal_crossentropy = getattr(_losses, "binary_focal_crossentropy", _binary_focal_crossentropy)
+categorical_focal_crossentropy = getattr(_losses, "categorical_focal_crossentropy", _categorical_focal_crossentropy)
+pearson_correlation = getattr(_losses, "pearson_correlation", _pearson_correlation)
+concordance_correlation = getattr(_losses, "concordance_correlation", _concordance_correlation)
+
+
+class Hinge(_wrapper(_losses.hinge, "hinge")):
+    """Mean hinge loss as a metric.
+
+    >>> Hinge().name
+    'hinge'
+    """
+
+
+class SquaredHinge(_wrapper(_losses.squared_hinge, "squared_hinge")):
+    """Mean squared hinge loss as a metric.
+
+    >>> SquaredHinge().name
+    'squared_hinge'
+    """
+
+
+class CategoricalHinge(_wrapper(_losses.categorical_hinge, "categorical_hinge")):
+    """Mean categorical hinge loss as a metric.
+
+    >>> CategoricalHinge().name
+    'categorical_hinge'
+    """
+
+
+class KLDivergence(_wrapper(_losses.kl_divergence, "kl_divergence")):
+    """Mean Kullback-Leibler divergence as a metric.
+
+    >>> KLDivergence().name
+    'kl_divergence'
+    """
+
+
+class Poisson(_wrapper(_losses.poisson, "poisson")):
+    """Mean Poisson loss as a metric.
+
+    >>> Poisson().name
+    'poisson'
+    """
+
+
+class LogCoshError(_wrapper(_losses.log_cosh, "logcosh")):
+    """Mean logarithm of the hyperbolic cosine of the error.
+
+    >>> LogCoshError().name
+    'logcosh'
+    """
+
+
+class CosineSimilarity(_wrapper(_losses.cosine_similarity, "cosine_similarity", ("axis",))):
+    """Mean cosine similarity between targets and predictions (Keras's sign: 1 means same direction).
+
+    >>> float(CosineSimilarity()(jnp.array([[1.0, 0.0]]), jnp.array([[2.0, 0.0]])))
+    1.0
+    """
+
+    def update_fn(self, state: State, y_true: Any, y_pred: Any, sample_weight: Any = None) -> State:  # type: ignore[override]
+        value = -_losses.cosine_similarity(y_true, y_pred, axis=self.axis)
+        return Mean.update_fn(self, state, value, sample_weight)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "dtype": self.dtype}  # Keras 3.15 leaves ``axis`` out of the config
+
+
+class PearsonCorrelation(_wrapper(_pearson_correlation, "pearson_correlation", ("axis",))):
+    """Mean Pearson correlation coefficient over samples.
+
+    >>> PearsonCorrelation().get_config()
+    {'name': 'pearson_correlation', 'dtype': 'float32', 'axis': -1}
+    """
+
+
+class ConcordanceCorrelation(_wrapper(_concordance_correlation, "concordance_correlation", ("axis",))):
+    """Mean concordance correlation coefficient over samples.
+
+    >>> ConcordanceCorrelation().name
+    'concordance_correlation'
+    """
+
+
+class _ConfusionCount(_ThresholdMetric):
+    """One of tp/fp/tn/fn summed at each threshold (Keras's ``_ConfusionMatrixConditionCount``)."""
+
+    _count = ""
+
+    def __init__(self, thresholds: Any = None, name: str | None = None, dtype: Any = None) -> None:
+        super().__init__(thresholds=thresholds, name=name, dtype=dtype)
+        self._counts = (self._count,)
+
+    def result_fn(self, state: State) -> Any:
+        return self._finish(state[self._count])
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "dtype": self.dtype, "thresholds": self.init_thresholds}
+
+
+class TruePositives(_ConfusionCount):
+    """Weighted count of true positives (``y_pred > threshold`` and ``y_true`` true).
+
+    >>> float(TruePositives()(jnp.array([0, 1, 1, 1]), jnp.array([1.0, 0.0, 1.0, 1.0])))
+    2.0
+    """
+
+    _count = "tp"
+
+
+class FalsePositives(_ConfusionCount):
+    """Weighted count of false positives.
+
+    >>> float(FalsePositives()(jnp.array([0, 1, 0, 0]), jnp.array([0.0, 0.0, 1.0, 1.0])))
+    2.0
+    """
+
+    _count = "fp"
+
+
+class TrueNegatives(_ConfusionCount):
+    """Weighted count of true negatives.
+
+    >>> float(TrueNegatives()(jnp.array([0, 1, 0, 0]), jnp.array([1.0, 1.0, 0.0, 0.0])))
+    2.0
+    """
+
+    _count = "tn"
+
+
+class FalseNegatives(_ConfusionCount):
+    """Weighted count of false negatives.
+
+    >>> float(FalseNegatives()(jnp.array([0, 1, 1, 1]), jnp.array([0.0, 1.0, 0.0, 0.0])))
+    2.0
+    """
+
+    _count = "fn"
+
+
+class _SensitivitySpecificityBase(Metric):
+    """Confusion counts at ``num_thresholds`` evenly spaced thresholds in [0, 1]; the result is the best value
+    of one rate among the thresholds where the other meets ``value`` (Keras's ``SensitivitySpecificityBase``)."""
+
+    _value_name = ""
+
+    def __init__(
+        self, value: float, num_thresholds: int = 200, class_id: int | None = None, name: str | None = None,
+        dtype: Any = None,
+    ) -> None:
+        if not 0 <= value <= 1:
+            raise ValueError(f"Argument `{self._value_name}` must be in the range [0, 1]. Received: "
+                             f"{self._value_name}={value}")
+        if num_thresholds <= 0:
+            raise ValueError(f"Argument `num_thresholds` must be an integer > 0. Received: "
+                             f"num_thresholds={num_thresholds}")
+        self.value = value
+        setattr(self, self._value_name, value)
+        self.num_thresholds = num_thresholds
+        self.class_id = class_id
+        if num_thresholds == 1:
+            self.thresholds, self._evenly = [0.5], False
+        else:
+            inner = [(i + 1) * 1.0 / (num_thresholds - 1) for i in range(num_thresholds - 2)]
+            self.thresholds, self._evenly = [0.0] + inner + [1.0], True
+        super().__init__(name=name, dtype=dtype)
+
+    def init_state(self) -> State:
+        return {k: jnp.zeros((len(self.thresholds),), jnp.float32) for k in ("tp", "fp", "tn", "fn")}
+
+    def update_fn(self, state: State, y_true: Any, y_pred: Any, sample_weight: Any = None) -> State:
+        counts = _confusion_counts(y_true, y_pred, self.thresholds, self._evenly, sample_weight,
+                                   class_id=self.class_id)
+        return {k: state[k] + counts[k] for k in state}
+
+    def _rates(self, s: State) -> dict[str, Any]:
+        return {
+            "sensitivity": _divide_no_nan(s["tp"], s["tp"] + s["fn"]),
+            "specificity": _divide_no_nan(s["tn"], s["tn"] + s["fp"]),
+            "precision": _divide_no_nan(s["tp"], s["tp"] + s["fp"]),
+        }
+
+    def _max_under_constraint(self, constrained: Any, dependent: Any) -> Any:
+        return jnp.maximum(jnp.max(jnp.where(constrained >= self.value, dependent, 0.0)), 0.0)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "class_id": self.class_id,
+            "num_thresholds": self.num_thresholds,
+            self._value_name: self.value,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Metric:
+        return cls(**config)
+
+
+class SensitivityAtSpecificity(_SensitivitySpecificityBase):
+    """Best sensitivity (recall) where specificity is at least ``specificity``.
+
+    >>> m = SensitivityAtSpecificity(0.5)
+    >>> float(m(jnp.array([0, 0, 0, 1, 1]), jnp.array([0.0, 0.3, 0.8, 0.3, 0.8])))
+    0.5
+    """
+
+    _value_name = "specificity"
+
+    def __init__(self, specificity: float, num_thresholds: int = 200, class_id: int | None = None,
+                 name: str | None = None, dtype: Any = None) -> None:
+        super().__init__(specificity, num_thresholds, class_id, name, dtype)
+
+    def result_fn(self, state: State) -> Any:
+        r = self._rates(state)
+        return self._max_under_constraint(r["specificity"], r["sensitivity"])
+
+
+class SpecificityAtSensitivity(_SensitivitySpecificityBase):
+    """Best specificity where sensitivity (recall) is at least ``sensitivity``.
+
+    >>> SpecificityAtSensitivity(0.5).get_config()["sensitivity"]
+    0.5
+    """
+
+    _value_name = "sensitivity"
+
+    def __init__(self, sensitivity: float, num_thresholds: int = 200, class_id: int | None = None,
+                 name: str | None = None, dtype: Any = None) -> None:
+        super().__init__(sensitivity, num_thresholds, class_id, name, dtype)
+
+    def result_fn(self, state: State) -> Any:
+        r = self._rates(state)
+        return self._max_under_constraint(r["sensitivity"], r["specificity"])
+
+
+class PrecisionAtRecall(_SensitivitySpecificityBase):
+    """Best precision where recall is at least ``recall``.
+
+    >>> PrecisionAtRecall(0.5).get_config()["recall"]
+    0.5
+    """
+
+    _value_name = "recall"
+
+    def __init__(self, recall: float, num_thresholds: int = 200, class_id: int | None = None,
+                 name: str | None = None, dtype: Any = None) -> None:
+        super().__init__(recall, num_thresholds, class_id, name, dtype)
+
+    def result_fn(self, state: State) -> Any:
+        r = self._rates(state)
+        return self._max_under_constraint(r["sensitivity"], r["precision"])
+
+
+class RecallAtPrecision(_SensitivitySpecificityBase):
+    """Best recall where precision is at least ``precision``.
+
+    >>> RecallAtPrecision(0.5).get_config()["precision"]
+    0.5
+    """
+
+    _value_name = "precision"
+
+    def __init__(self, precision: float, num_thresholds: int = 200, class_id: int | None = None,
+                 name: str | None = None, dtype: Any = None) -> None:
+        super().__init__(precision, num_thresholds, class_id, name, dtype)
+
+    def result_fn(self, state: State) -> Any:
+        r = self._rates(state)
+        return self._max_under_constraint(r["precision"], r["sensitivity"])
+
+
+class _IoUBase(Metric):
+    """A ``num_classes`` x ``num_classes`` confusion matrix (rows: truth, columns: prediction), Keras's
+    ``_IoUBase``; the result is the mean IoU over ``target_class_ids``."""
+
+    def __init__(
+        self, num_classes: int, target_class_ids: Any = None, name: str | None = None, dtype: Any = None,
+        ignore_class: int | None = None, sparse_y_true: bool = True, sparse_y_pred: bool = True, axis: int = -1,
+    ) -> None:
+        self.num_classes = int(num_classes)
+        if target_class_ids is None:
+            target_class_ids = list(range(self.num_classes))
+        if max(target_class_ids) >= num_classes:
+            raise ValueError(f"Target class id {max(target_class_ids)} is out of range, which is "
+                             f"[0, {num_classes}).")
+        self.target_class_ids = list(target_class_ids)
+        self.ignore_class = ignore_class
+        self.sparse_y_true, self.sparse_y_pred, self.axis = sparse_y_true, sparse_y_pred, axis
+        super().__init__(name=name, dtype=dtype or "int32")
+
+    def init_state(self) -> State:
+        return {"total_cm": jnp.zeros((self.num_classes, self.num_classes), self.dtype)}
+
+    def _predicted_classes(self, y_pred: Any) -> Any:
+        if not self.sparse_y_pred:
+            return jnp.argmax(y_pred, axis=self.axis)
+        return jnp.asarray(y_pred)
+
+    def update_fn(self, state: State, y_true: Any, y_pred: Any, sample_weight: Any = None) -> State:
+        dtype = self.dtype
+        if not self.sparse_y_true:
+            y_true = jnp.argmax(y_true, axis=self.axis)
+        y_pred = self._predicted_classes(y_pred)
+        y_true = jnp.asarray(y_true).astype(dtype).reshape(-1)
+        y_pred = jnp.asarray(y_pred).astype(dtype).reshape(-1)
+        w = jnp.asarray(1 if sample_weight is None else sample_weight).astype(dtype).reshape(-1)
+        w = jnp.broadcast_to(w, y_true.shape)
+        n = self.num_classes
+        ok = (y_true >= 0) & (y_true < n) & (y_pred >= 0) & (y_pred < n)
+        if self.ignore_class is not None:
+            ok = ok & (y_true != self.ignore_class)
+        y_true = jnp.where(ok, y_true, 0).astype(jnp.int32)
+        y_pred = jnp.where(ok, y_pred, 0).astype(jnp.int32)
+        w = jnp.where(ok, w, 0)
+        cm = jnp.zeros((n * n,), dtype).at[y_true * n + y_pred].add(w).reshape(n, n)
+        return {"total_cm": state["total_cm"] + cm}
+
+    def result_fn(self, state: State) -> Any:
+        cm = state["total_cm"].astype(jnp.float32)
+        tp = jnp.diagonal(cm)
+        denominator = jnp.sum(cm, axis=0) + jnp.sum(cm, axis=1) - tp
+        ids = jnp.asarray(self.target_class_ids)
+        tp, denominator = tp[ids], denominator[ids]
+        valid = jnp.sum((denominator != 0).astype(jnp.float32))
+        return _divide_no_nan(jnp.sum(_divide_no_nan(tp, denominator)), valid)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "num_classes": self.num_classes,
+            "name": self.name,
+            "dtype": self.dtype,
+            "ignore_class": self.ignore_class,
+            "sparse_y_true": self.sparse_y_true,
+            "sparse_y_pred": self.sparse_y_pred,
+            "axis": self.axis,
+        }
+
+
+class IoU(_IoUBase):
+    """Mean intersection-over-union of the classes in ``target_class_ids``.
+
+    >>> float(IoU(2, [0])(jnp.array([0, 0, 1, 1]), jnp.array([0, 1, 0, 1])))
+    0.3333333432674408
+    """
+
+    def __init__(
+        self, num_classes: int, target_class_ids: Any, name: str | None = None, dtype: Any = None,
+        ignore_class: int | None = None, sparse_y_true: bool = True, sparse_y_pred: bool = True, axis: int = -1,
+    ) -> None:
+        super().__init__(num_classes, target_class_ids, name, dtype, ignore_class, sparse_y_true, sparse_y_pred,
+                         axis)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "target_class_ids": self.target_class_ids}
+
+
+class MeanIoU(_IoUBase):
+    """Intersection-over-union averaged over all ``num_classes`` classes.
+
+    >>> round(float(MeanIoU(2)(jnp.array([0, 0, 1, 1]), jnp.array([0, 1, 0, 1]))), 4)
+    0.3333
+    """
+
+    def __init__(
+        self, num_classes: int, name: str | None = None, dtype: Any = None, ignore_class: int | None = None,
+        sparse_y_true: bool = True, sparse_y_pred: bool = True, axis: int = -1,
+    ) -> None:
+        super().__init__(num_classes, None, name, dtype, ignore_class, sparse_y_true, sparse_y_pred, axis)
+
+
+class BinaryIoU(IoU):
+    """IoU of a binary task: ``y_pred >= threshold`` is class 1.
+
+    >>> BinaryIoU().target_class_ids
+    [0, 1]
+    """
+
+    def __init__(self, target_class_ids: Any = (0, 1), threshold: float = 0.5, name: str | None = None,
+                 dtype: Any = None) -> None:
+        self.threshold = threshold
+        super().__init__(num_classes=2, target_class_ids=target_class_ids, name=name, dtype=dtype)
+
+    def update_fn(self, state: State, y_true: Any, y_pred: Any, sample_weight: Any = None) -> State:
+        y_true = jnp.asarray(y_true, jnp.float32)
+        y_pred = (jnp.asarray(y_pred, jnp.float32) >= self.threshold).astype(jnp.float32)
+        return super().update_fn(state, y_true, y_pred, sample_weight)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"target_class_ids": self.target_class_ids, "threshold": self.threshold, "name": self.name,
+                "dtype": self.dtype}
+
+
+class OneHotIoU(IoU):
+    """IoU for one-hot targets and probability predictions (``argmax`` over ``axis`` first).
+
+    >>> OneHotIoU(3, [1]).sparse_y_true
+    False
+    """
+
+    def __init__(
+        self, num_classes: int, target_class_ids: Any, name: str | None = None, dtype: Any = None,
+        ignore_class: int | None = None, sparse_y_pred: bool = False, axis: int = -1,
+    ) -> None:
+        super().__init__(num_classes, target_class_ids, name, dtype, ignore_class, False, sparse_y_pred, axis)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"num_classes": self.num_classes, "target_class_ids": self.target_class_ids, "name": self.name,
+                "dtype": self.dtype, "ignore_class": self.ignore_class, "sparse_y_pred": self.sparse_y_pred,
+                "axis": self.axis}
+
+
+class OneHotMeanIoU(MeanIoU):
+    """Mean IoU for one-hot targets and probability predictions.
+
+    >>> OneHotMeanIoU(3).sparse_y_true
+    False
+    """
+
+    def __init__(
+        self, num_classes: int, name: str | None = None, dtype: Any = None, ignore_class: int | None = None,
+        sparse_y_pred: bool = False, axis: int = -1,
+    ) -> None:
+        super().__init__(num_classes, name, dtype, ignore_class, False, sparse_y_pred, axis)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"num_classes": self.num_classes, "name": self.name, "dtype": self.dtype,
+                "ignore_class": self.ignore_class, "sparse_y_pred": self.sparse_y_pred, "axis": self.axis}
+
+
+_EXTRA_CLASSES = (
+    Hinge, SquaredHinge, CategoricalHinge, KLDivergence, Poisson, LogCoshError, CosineSimilarity,
+    PearsonCorrelation, ConcordanceCorrelation, TruePositives, FalsePositives, TrueNegatives, FalseNegatives,
+    SensitivityAtSpecificity, SpecificityAtSensitivity, PrecisionAtRecall, RecallAtPrecision,
+    IoU, MeanIoU, BinaryIoU, OneHotIoU, OneHotMeanIoU,
+)
+_CLASSES.update({c.__name__: c for c in _EXTRA_CLASSES})
+_BY_NAME.update({c.__name__: c for c in _EXTRA_CLASSES})
+_BY_NAME.update({_snake(c.__name__): c for c in _EXTRA_CLASSES})
+__all__ += [c.__name__ for c in _EXTRA_CLASSES] + [
+    "binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy", "mean_squared_error",
+    "mean_absolute_error", "mean_absolute_percentage_error", "mean_squared_logarithmic_error", "hinge",
+    "squared_hinge", "categorical_hinge", "huber", "kl_divergence", "log_cosh", "poisson",
+    "binary_focal_crossentropy", "categorical_focal_crossentropy", "pearson_correlation", "concordance_correlation",
+]
+
+
+class FBetaScore(Metric):
+    """F-beta score from per-class (or, with ``average="micro"``, pooled) tp/fp/fn counts; the per-class state
+    takes its size from the first batch, as Keras builds it on first use.
+
+    >>> m = FBetaScore(beta=1.0, threshold=0.5)
+    >>> [round(float(v), 4) for v in m(jnp.array([[1.0, 0.0], [0.0, 1.0]]), jnp.array([[0.9, 0.2], [0.8, 0.1]]))]
+    [0.6667, 0.0]
+    """
+
+    _keys = ("true_positives", "false_positives", "false_negatives", "intermediate_weights")
+
+    def __init__(self, average: str | None = None, beta: float = 1.0, threshold: float | None = None,
+                 name: str = "fbeta_score", dtype: Any = None) -> None:
+        if average not in (None, "micro", "macro", "weighted"):
+            raise ValueError("Invalid `average` argument value. Expected one of: {None, 'micro', 'macro', "
+                             f"'weighted'}}. Received: average={average}")
+        if not isinstance(beta, float):
+            raise ValueError(f"Invalid `beta` argument value. It should be a Python float. Received: beta={beta} "
+                             f"of type '{type(beta)}'")
+        if beta <= 0.0:
+            raise ValueError(f"Invalid `beta` argument value. It should be > 0. Received: beta={beta}")
+        if threshold is not None:
+            if not isinstance(threshold, float):
+                raise ValueError("Invalid `threshold` argument value. It should be a Python float. Received: "
+                                 f"threshold={threshold} of type '{type(threshold)}'")
+            if threshold > 1.0 or threshold <= 0.0:
+                raise ValueError("Invalid `threshold` argument value. It should verify 0 < threshold <= 1. "
+                                 f"Received: threshold={threshold}")
+        self.average, self.beta, self.threshold = average, beta, threshold
+        self.axis = None if average == "micro" else 0
+        self._state_shape: tuple[int, ...] | None = () if average == "micro" else None
+        super().__init__(name=name, dtype=dtype)
+
+    def _build_shapes(self, y_pred_shape: tuple[int | None, ...]) -> None:
+        if self._state_shape is None and len(y_pred_shape) == 2 and y_pred_shape[-1] is not None:
+            self._state_shape = (int(y_pred_shape[-1]),)
+
+    def init_state(self) -> State:
+        shape = (0,) if self._state_shape is None else self._state_shape
+        return {k: jnp.zeros(shape, jnp.float32) for k in self._keys}
+
+    def update_fn(self, state: State, y_true: Any, y_pred: Any, sample_weight: Any = None) -> State:
+        y_true, y_pred = jnp.asarray(y_true, jnp.float32), jnp.asarray(y_pred, jnp.float32)
+        if y_pred.ndim != 2 or y_true.ndim != 2:
+            raise ValueError("FBetaScore expects 2D inputs with shape (batch_size, output_dim). Received input "
+                             f"shapes: y_pred.shape={y_pred.shape} and y_true.shape={y_true.shape}.")
+        if self._state_shape is None:
+            self._state_shape = (y_pred.shape[-1],)
+        if state["true_positives"].shape != self._state_shape:  # first batch: the per-class counts are built
+            state = {k: jnp.zeros(self._state_shape, jnp.float32) for k in self._keys}
+        if self.threshold is None:
+            top = jnp.max(y_pred, axis=-1, keepdims=True)
+            pred = ((y_pred >= top) & (jnp.abs(y_pred) > 1e-9)).astype(jnp.float32)
+        else:
+            pred = (y_pred > self.threshold).astype(jnp.float32)
+
+        def total(v: Any) -> Any:
+            if sample_weight is not None:
+                v = v * jnp.expand_dims(jnp.asarray(sample_weight, jnp.float32), 1)
+            return jnp.sum(v, axis=self.axis)
+
+        return {
+            "true_positives": state["true_positives"] + total(pred * y_true),
+            "false_positives": state["false_positives"] + total(pred * (1 - y_true)),
+            "false_negatives": state["false_negatives"] + total((1 - pred) * y_true),
+            "intermediate_weights": state["intermediate_weights"] + total(y_true),
+        }
+
+    def result_fn(self, state: State) -> Any:
+        tp, fp, fn = state["true_positives"], state["false_positives"], state["false_negatives"]
+        precision = tp / (tp + fp + EPSILON)
+        recall = tp / (tp + fn + EPSILON)
+        b2 = self.beta**2
+        score = precision * recall / (b2 * precision + recall + EPSILON) * (1 + b2)
+        if self.average == "weighted":
+            w = state["intermediate_weights"]
+            return jnp.sum(score * w / (jnp.sum(w) + EPSILON))
+        if self.average is not None:
+            return jnp.mean(score)
+        return score
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "dtype": self.dtype, "average": self.average, "beta": self.beta,
+                "threshold": self.threshold}
+
+
+class F1Score(FBetaScore):
+    """F1 score: :class:`FBetaScore` with ``beta=1``.
+
+    >>> F1Score(average="macro").get_config()["average"]
+    'macro'
+    """
+
+    def __init__(self, average: str | None = None, threshold: float | None = None, name: str = "f1_score",
+                 dtype: Any = None) -> None:
+        super().__init__(average=average, beta=1.0, threshold=threshold, name=name, dtype=dtype)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        del config["beta"]
+        return config
+
+
+class R2Score(Metric):
+    """Coefficient of determination over everything seen (Keras's ``R2Score``); the per-output state takes its
+    size from the first batch.
+
+    >>> round(float(R2Score()(jnp.array([[1.0], [2.0], [3.0]]), jnp.array([[1.0], [2.0], [4.0]]))), 4)
+    0.5
+    """
+
+    def __init__(self, class_aggregation: str | None = "uniform_average", num_regressors: int = 0,
+                 name: str = "r2_score", dtype: Any = None) -> None:
+        if class_aggregation not in (None, "uniform_average", "variance_weighted_average"):
+            raise ValueError("Invalid value for argument `class_aggregation`. Expected one of {None, "
+                             f"'uniform_average', 'variance_weighted_average'}}. Received: "
+                             f"class_aggregation={class_aggregation}")
+        if num_regressors < 0:
+            raise ValueError("Invalid value for argument `num_regressors`. Expected a value >= 0. Received: "
+                             f"num_regressors={num_regressors}")
+        self.class_aggregation, self.num_regressors = class_aggregation, num_regressors
+        self._num_outputs: int | None = None
+        super().__init__(name=name, dtype=dtype)
+
+    def _build_shapes(self, y_pred_shape: tuple[int | None, ...]) -> None:
+        if self._num_outputs is None and y_pred_shape and y_pred_shape[-1] is not None:
+            self._num_outputs = int(y_pred_shape[-1]) if len(y_pred_shape) >= 2 else 1
+
+    def init_state(self) -> State:
+        shape = (0,) if self._num_outputs is None else (self._num_outputs,)
+        return {"squared_sum": jnp.zeros(shape, jnp.float32), "sum": jnp.zeros(shape, jnp.float32),
+                "total_mse": jnp.zeros(shape, jnp.float32), "count": jnp.zeros(shape, jnp.float32),
+                "num_samples": jnp.zeros((), jnp.float32)}
+
+    def update_fn(self, state: State, y_true: Any, y_pred: Any, sample_weight: Any = None) -> State:
+        y_true, y_pred = jnp.asarray(y_true, jnp.float32), jnp.asarray(y_pred, jnp.float32)
+        y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
+        if y_pred.ndim == 1:
+            y_true, y_pred = y_true[:, None], y_pred[:, None]
+        if y_pred.ndim != 2:
+            raise ValueError(f"R2Score expects 2D inputs with shape (batch_size, output_dim). Received input "
+                             f"shapes: y_pred.shape={y_pred.shape} and y_true.shape={y_true.shape}.")
+        if self._num_outputs is None:
+            self._num_outputs = y_pred.shape[-1]
+        if state["sum"].shape != (self._num_outputs,):
+            state = self.init_state()
+        if sample_weight is None:
+            w = jnp.ones_like(y_true)
+        else:
+            w = jnp.asarray(sample_weight, jnp.float32)
+            if w.ndim == 1:
+                w = w[:, None]
+            w = jnp.broadcast_to(w, y_true.shape)
+        return {
+            "squared_sum": state["squared_sum"] + jnp.sum(w * jnp.square(y_true), axis=0),
+            "sum": state["sum"] + jnp.sum(w * y_true, axis=0),
+            "total_mse": state["total_mse"] + jnp.sum(w * jnp.square(y_true - y_pred), axis=0),
+            "count": state["count"] + jnp.sum(w, axis=0),
+            "num_samples": state["num_samples"] + y_true.size,
+        }
+
+    def result_fn(self, state: State) -> Any:
+        count = state["count"]
+        mean = state["sum"] / count
+        total = state["squared_sum"] - state["sum"] * mean
+        raw = 1 - state["total_mse"] / total
+        raw = jnp.where(jnp.isinf(raw), 0.0, raw)
+        if self.class_aggregation == "uniform_average":
+            r2 = jnp.mean(raw)
+        elif self.class_aggregation == "variance_weighted_average":
+            r2 = jnp.sum(total * raw) / jnp.sum(total)
+        else:
+            r2 = raw
+        if self.num_regressors:
+            n, p = state["num_samples"], self.num_regressors
+            r2 = jnp.where(n - p - 1 > 0, 1 - (1 - r2) * (n - 1) / jnp.where(n - p - 1 > 0, n - p - 1, 1), r2)
+        return r2
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "dtype": self.dtype, "class_aggregation": self.class_aggregation,
+                "num_regressors": self.num_regressors}
+
+
+_MORE = (FBetaScore, F1Score, R2Score)
+_CLASSES.update({c.__name__: c for c in _MORE})
+_BY_NAME.update({c.__name__: c for c in _MORE})
+_BY_NAME.update({_snake(c.__name__): c for c in _MORE})
+__all__ += [c.__name__ for c in _MORE]

@@ -28,7 +28,7 @@ import numpy as np
 import optax
 
 from lamina import naming
-from lamina.optimizers import schedules
+from lamina.optimizers import legacy, schedules
 
 __all__ = [
     "Optimizer",
@@ -39,11 +39,15 @@ __all__ = [
     "Adagrad",
     "Adadelta",
     "Adamax",
+    "Lion",
+    "Lamb",
+    "Ftrl",
     "Nadam",
     "get",
     "serialize",
     "deserialize",
     "schedules",
+    "legacy",
 ]
 
 PyTree = Any
@@ -110,6 +114,7 @@ class Optimizer:
     """
 
     _default_learning_rate = 0.001
+    _uses_weights = False  # True: ``_update_leaf`` also gets the weight as ``w=`` (Lamb, Ftrl)
 
     def __init__(
         self,
@@ -262,12 +267,17 @@ class Optimizer:
         ) -> tuple[PyTree, dict[str, Any]]:
             leaves, treedef = jax.tree_util.tree_flatten(grads)
             slot_leaves = {n: treedef.flatten_up_to(state["slots"][n]) for n in names}
+            weights = treedef.flatten_up_to(params) if self._uses_weights else None
             t = iterations + 1
             extra = self._extra_before_step(state["extra"], t)
             updates, new_slot_leaves = [], {n: [] for n in names}
             for i, g in enumerate(leaves):
                 lr = learning_rate.astype(g.dtype)
-                update, new = self._update_leaf(g, {n: slot_leaves[n][i] for n in names}, lr, t, extra)
+                leaf_slots = {n: slot_leaves[n][i] for n in names}
+                if weights is not None:
+                    update, new = self._update_leaf(g, leaf_slots, lr, t, extra, w=weights[i])
+                else:
+                    update, new = self._update_leaf(g, leaf_slots, lr, t, extra)
                 updates.append(update)
                 for n in names:
                     new_slot_leaves[n].append(new.get(n, slot_leaves[n][i]))
@@ -809,9 +819,143 @@ class Nadam(Optimizer):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
 
 
+class Lion(Optimizer):
+    """Lion: ``w -= lr·sign(β₁·m + (1-β₁)·g)``, then ``m = β₂·m + (1-β₂)·g``.
+
+    >>> Lion().get_config()["beta_2"]
+    0.99
+    """
+
+    def __init__(self, learning_rate: Any = 0.001, beta_1: float = 0.9, beta_2: float = 0.99, **kwargs: Any) -> None:
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        if beta_1 <= 0 or beta_1 > 1:
+            raise ValueError("Argument `beta_1` must be in the [0, 1] range. Otherwise, the optimizer "
+                             f"degenerates to SignSGD. Received: beta_1={beta_1}.")
+
+    def _slot_groups(self) -> list[tuple[str, ...]]:
+        return [("momentum",)]
+
+    def _update_leaf(self, g: Any, slots: dict[str, Any], lr: Any, t: Any, extra: dict[str, Any]) -> Any:
+        m = slots["momentum"]
+        update = -lr * jnp.sign(m * self.beta_1 + g * (1.0 - self.beta_1))
+        return update, {"momentum": m * self.beta_2 + g * (1.0 - self.beta_2)}
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2}
+
+
+class Lamb(Optimizer):
+    """LAMB: Adam's bias-corrected step scaled per weight by the trust ratio ``‖w‖ / ‖step‖``.
+
+    >>> Lamb().get_config()["epsilon"]
+    1e-07
+    """
+
+    _uses_weights = True
+
+    def __init__(self, learning_rate: Any = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
+                 epsilon: float = 1e-7, **kwargs: Any) -> None:
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+
+    def _slot_groups(self) -> list[tuple[str, ...]]:
+        return [("momentum", "velocity")]
+
+    def _update_leaf(self, g: Any, slots: dict[str, Any], lr: Any, t: Any, extra: dict[str, Any],
+                     w: Any = None) -> Any:
+        step = t.astype(g.dtype)
+        b1_power = jnp.power(jnp.asarray(self.beta_1, g.dtype), step)
+        b2_power = jnp.power(jnp.asarray(self.beta_2, g.dtype), step)
+        m = slots["momentum"] + (g - slots["momentum"]) * (1 - self.beta_1)
+        v = slots["velocity"] + (jnp.square(g) - slots["velocity"]) * (1 - self.beta_2)
+        update = (m / (1.0 - b1_power)) / (jnp.sqrt(v / (1.0 - b2_power)) + self.epsilon)
+        w_norm = jnp.sqrt(jnp.sum(jnp.square(w)))
+        g_norm = jnp.sqrt(jnp.sum(jnp.square(update)))
+        ratio = jnp.where((w_norm > 0) & (g_norm > 0), w_norm / jnp.where(g_norm > 0, g_norm, 1.0), 1.0)
+        return -(ratio * lr * update), {"momentum": m, "velocity": v}
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
+
+
+class Ftrl(Optimizer):
+    """FTRL-Proximal (follow the regularized leader) with Keras's L1, L2, shrinkage and ``beta`` terms.
+
+    >>> Ftrl().get_config()["initial_accumulator_value"]
+    0.1
+    """
+
+    _uses_weights = True
+
+    def __init__(
+        self,
+        learning_rate: Any = 0.001,
+        learning_rate_power: float = -0.5,
+        initial_accumulator_value: float = 0.1,
+        l1_regularization_strength: float = 0.0,
+        l2_regularization_strength: float = 0.0,
+        l2_shrinkage_regularization_strength: float = 0.0,
+        beta: float = 0.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        checks = {
+            "initial_accumulator_value": initial_accumulator_value,
+            "l1_regularization_strength": l1_regularization_strength,
+            "l2_regularization_strength": l2_regularization_strength,
+            "l2_shrinkage_regularization_strength": l2_shrinkage_regularization_strength,
+        }
+        for key, value in checks.items():
+            if value < 0.0:
+                raise ValueError(f"`{key}` needs to be positive or zero. Received: {key}={value}.")
+        if learning_rate_power > 0.0:
+            raise ValueError("`learning_rate_power` needs to be negative or zero. Received: "
+                             f"learning_rate_power={learning_rate_power}.")
+        self.learning_rate_power = learning_rate_power
+        self.initial_accumulator_value = initial_accumulator_value
+        self.l1_regularization_strength = l1_regularization_strength
+        self.l2_regularization_strength = l2_regularization_strength
+        self.l2_shrinkage_regularization_strength = l2_shrinkage_regularization_strength
+        self.beta = beta
+
+    def _slot_groups(self) -> list[tuple[str, ...]]:
+        return [("accumulator", "linear")]
+
+    def _slot_initial_value(self, name: str) -> float:
+        return self.initial_accumulator_value if name == "accumulator" else 0.0
+
+    def _update_leaf(self, g: Any, slots: dict[str, Any], lr: Any, t: Any, extra: dict[str, Any],
+                     w: Any = None) -> Any:
+        power = -self.learning_rate_power
+        l2 = self.l2_regularization_strength + self.beta / (2.0 * lr)
+        accum = slots["accumulator"]
+        new_accum = accum + jnp.square(g)
+        grad = g + 2 * self.l2_shrinkage_regularization_strength * w
+        linear = slots["linear"] + grad - (jnp.power(new_accum, power) - jnp.power(accum, power)) / lr * w
+        quadratic = jnp.power(new_accum, power) / lr + 2 * l2
+        l1 = self.l1_regularization_strength
+        new_w = (jnp.clip(linear, -l1, l1) - linear) / quadratic
+        return new_w - w, {"accumulator": new_accum, "linear": linear}
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "learning_rate_power": self.learning_rate_power,
+            "initial_accumulator_value": self.initial_accumulator_value,
+            "l1_regularization_strength": self.l1_regularization_strength,
+            "l2_regularization_strength": self.l2_regularization_strength,
+            "l2_shrinkage_regularization_strength": self.l2_shrinkage_regularization_strength,
+            "beta": self.beta,
+        }
+
+
 # ------------------------------------------------------------------------------------ lookup & files
 _CLASSES: dict[str, type[Optimizer]] = {
-    c.__name__: c for c in (SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, Nadam)
+    c.__name__: c for c in (SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, Nadam, Lion, Lamb, Ftrl)
 }
 _BY_LOWER = {k.lower(): v for k, v in _CLASSES.items()}
 

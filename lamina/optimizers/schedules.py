@@ -256,9 +256,62 @@ class CosineDecay(LearningRateSchedule):
         }
 
 
+class CosineDecayRestarts(LearningRateSchedule):
+    """Cosine decay with warm restarts (SGDR): periods of ``first_decay_steps · t_mulⁱ`` steps, each restart
+    scaled by ``m_mulⁱ``, decaying to ``alpha`` of its start.
+
+    >>> round(float(CosineDecayRestarts(1.0, 10)(10)), 4)
+    1.0
+    """
+
+    def __init__(
+        self,
+        initial_learning_rate: float,
+        first_decay_steps: int,
+        t_mul: float = 2.0,
+        m_mul: float = 1.0,
+        alpha: float = 0.0,
+        name: str = "SGDRDecay",
+    ) -> None:
+        if first_decay_steps <= 0:
+            raise ValueError(f"Argument `first_decay_steps` must be > 0. Received: first_decay_steps="
+                             f"{first_decay_steps}")
+        self.initial_learning_rate = initial_learning_rate
+        self.first_decay_steps = first_decay_steps
+        self._t_mul = t_mul
+        self._m_mul = m_mul
+        self.alpha = alpha
+        self.name = name
+
+    def __call__(self, step: Any) -> Any:
+        init, alpha = _f32(self.initial_learning_rate), _f32(self.alpha)
+        t_mul, m_mul = _f32(self._t_mul), _f32(self._m_mul)
+        fraction = _f32(step) / _f32(self.first_decay_steps)
+        if float(self._t_mul) == 1.0:
+            i_restart = jnp.floor(fraction)
+            fraction = fraction - i_restart
+        else:
+            i_restart = jnp.floor(jnp.log(1.0 - fraction * (1.0 - t_mul)) / jnp.log(t_mul))
+            sum_r = (1.0 - jnp.power(t_mul, i_restart)) / (1.0 - t_mul)
+            fraction = (fraction - sum_r) / jnp.power(t_mul, i_restart)
+        cosine = 0.5 * jnp.power(m_mul, i_restart) * (1.0 + jnp.cos(jnp.float32(math.pi) * fraction))
+        return init * ((1 - alpha) * cosine + alpha)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "first_decay_steps": self.first_decay_steps,
+            "t_mul": self._t_mul,
+            "m_mul": self._m_mul,
+            "alpha": self.alpha,
+            "name": self.name,
+        }
+
+
 _ALL = {
     c.__name__: c
-    for c in (ExponentialDecay, PiecewiseConstantDecay, PolynomialDecay, InverseTimeDecay, CosineDecay)
+    for c in (ExponentialDecay, PiecewiseConstantDecay, PolynomialDecay, InverseTimeDecay, CosineDecay,
+              CosineDecayRestarts)
 }
 
 
