@@ -13,9 +13,10 @@ _MODELS = {
     "VGG16": "vgg16", "VGG19": "vgg19",
     "ResNet50": "resnet", "ResNet101": "resnet", "ResNet152": "resnet",
     "ResNet50V2": "resnet_v2", "ResNet101V2": "resnet_v2", "ResNet152V2": "resnet_v2",
-    "MobileNet": "mobilenet",
+    "MobileNet": "mobilenet", "MobileNetV2": "mobilenet_v2",
+    "DenseNet121": "densenet", "DenseNet169": "densenet", "DenseNet201": "densenet",
 }
-_SUBMODULES = ("imagenet_utils", "vgg16", "vgg19", "resnet", "resnet50", "resnet_v2", "mobilenet")
+_SUBMODULES = ("imagenet_utils", "vgg16", "vgg19", "resnet", "resnet50", "resnet_v2", "mobilenet", "mobilenet_v2", "densenet")
 
 __all__ = sorted(_MODELS) + list(_SUBMODULES)
 
