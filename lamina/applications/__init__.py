@@ -16,7 +16,8 @@ _MODELS = {
     "MobileNet": "mobilenet", "MobileNetV2": "mobilenet_v2",
     "DenseNet121": "densenet", "DenseNet169": "densenet", "DenseNet201": "densenet",
 }
-_SUBMODULES = ("imagenet_utils", "vgg16", "vgg19", "resnet", "resnet50", "resnet_v2", "mobilenet", "mobilenet_v2", "densenet")
+_SUBMODULES = ("imagenet_utils", "vgg16", "vgg19", "resnet", "resnet50", "resnet_v2", "mobilenet", "mobilenet_v2",
+               "densenet")
 
 __all__ = sorted(_MODELS) + list(_SUBMODULES)
 

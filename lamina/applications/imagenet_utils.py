@@ -260,7 +260,8 @@ def load_weights(model: Any, weights: Any, file_name: str | None = None, origin:
     return model
 
 
-def top_or_pool(x: Any, include_top: bool, pooling: str | None, pool_names: tuple[str | None, str | None] = (None, None)) -> Any:
+def top_or_pool(x: Any, include_top: bool, pooling: str | None,
+                pool_names: tuple[str | None, str | None] = (None, None)) -> Any:
     """Apply the ``pooling`` choice of a headless model (``"avg"``, ``"max"`` or ``None``)."""
     from lamina import layers
 

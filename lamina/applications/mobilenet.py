@@ -62,7 +62,7 @@ def MobileNet(input_shape: Any = None, alpha: float = 1.0, depth_multiplier: int
     model = imagenet_utils.make_model(img_input, input_tensor, x, name)
     if weights == "imagenet":
         alpha_text = _ALPHA_TEXT[float(alpha)]
-        model_name = f"mobilenet_{alpha_text}_{rows}_tf.h5" if include_top else f"mobilenet_{alpha_text}_{rows}_tf_no_top.h5"
+        model_name = f"mobilenet_{alpha_text}_{rows}_tf{'' if include_top else '_no_top'}.h5"
         return imagenet_utils.load_weights(model, weights, model_name, BASE_WEIGHT_PATH + model_name)
     return imagenet_utils.load_weights(model, weights)
 
