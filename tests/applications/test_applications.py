@@ -30,6 +30,7 @@ CASES = [
     ("MobileNet", dict(include_top=False)),
     ("MobileNetV2", dict(alpha=0.35, input_shape=SMALL, classes=10)),
     ("DenseNet121", dict(include_top=False, input_shape=SMALL, pooling="avg")),
+    ("Xception", dict(include_top=False, input_shape=(71, 71, 3), pooling="max")),
 ]
 SLOW_CASES = [
     ("MobileNetV2", dict(alpha=1.3, include_top=False, input_shape=(96, 96, 3), pooling="avg")),
@@ -40,6 +41,7 @@ SLOW_CASES = [
     ("ResNet152V2", dict(include_top=False, input_shape=SMALL, pooling="avg")),
     ("DenseNet169", dict(include_top=True, input_shape=SMALL, classes=10)),
     ("DenseNet201", dict(include_top=False, input_shape=SMALL)),
+    ("Xception", dict(include_top=True, input_shape=(71, 71, 3), classes=10)),
 ]
 
 
@@ -158,6 +160,9 @@ IMAGENET_CASES = [
     ("DenseNet121", dict(include_top=False), "densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5",
      "https://storage.googleapis.com/tensorflow/keras-applications/densenet/"
      "densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5", "30ee3e1110167f948a6b9946edeeb738"),
+    ("Xception", dict(include_top=True), "xception_weights_tf_dim_ordering_tf_kernels.h5",
+     "https://storage.googleapis.com/tensorflow/keras-applications/xception/"
+     "xception_weights_tf_dim_ordering_tf_kernels.h5", "0a58e3b7378bc2990ea3b43d5981f1f6"),
 ]
 
 
@@ -236,7 +241,8 @@ def test_preprocess_input_matches_keras(mode, data_format, ndim):
 
 @pytest.mark.parametrize(("module", "mode"), [("vgg16", "caffe"), ("vgg19", "caffe"), ("resnet", "caffe"),
                                               ("resnet50", "caffe"), ("resnet_v2", "tf"), ("mobilenet", "tf"),
-                                              ("mobilenet_v2", "tf"), ("densenet", "torch")])
+                                              ("mobilenet_v2", "tf"), ("densenet", "torch"),
+                                              ("xception", "tf")])
 def test_family_preprocess_modes(module, mode):
     import importlib
 
