@@ -15,10 +15,10 @@ _MODELS = {
     "ResNet50V2": "resnet_v2", "ResNet101V2": "resnet_v2", "ResNet152V2": "resnet_v2",
     "MobileNet": "mobilenet", "MobileNetV2": "mobilenet_v2",
     "DenseNet121": "densenet", "DenseNet169": "densenet", "DenseNet201": "densenet",
-    "Xception": "xception",
+    "Xception": "xception", "InceptionV3": "inception_v3",
 }
 _SUBMODULES = ("imagenet_utils", "vgg16", "vgg19", "resnet", "resnet50", "resnet_v2", "mobilenet", "mobilenet_v2",
-               "densenet", "xception")
+               "densenet", "xception", "inception_v3")
 
 __all__ = sorted(_MODELS) + list(_SUBMODULES)
 

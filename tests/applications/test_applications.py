@@ -31,6 +31,7 @@ CASES = [
     ("MobileNetV2", dict(alpha=0.35, input_shape=SMALL, classes=10)),
     ("DenseNet121", dict(include_top=False, input_shape=SMALL, pooling="avg")),
     ("Xception", dict(include_top=False, input_shape=(71, 71, 3), pooling="max")),
+    ("InceptionV3", dict(include_top=False, input_shape=(75, 75, 3), pooling="avg")),
 ]
 SLOW_CASES = [
     ("MobileNetV2", dict(alpha=1.3, include_top=False, input_shape=(96, 96, 3), pooling="avg")),
@@ -42,6 +43,7 @@ SLOW_CASES = [
     ("DenseNet169", dict(include_top=True, input_shape=SMALL, classes=10)),
     ("DenseNet201", dict(include_top=False, input_shape=SMALL)),
     ("Xception", dict(include_top=True, input_shape=(71, 71, 3), classes=10)),
+    ("InceptionV3", dict(include_top=True, input_shape=(75, 75, 3), classes=10)),
 ]
 
 
@@ -163,6 +165,9 @@ IMAGENET_CASES = [
     ("Xception", dict(include_top=True), "xception_weights_tf_dim_ordering_tf_kernels.h5",
      "https://storage.googleapis.com/tensorflow/keras-applications/xception/"
      "xception_weights_tf_dim_ordering_tf_kernels.h5", "0a58e3b7378bc2990ea3b43d5981f1f6"),
+    ("InceptionV3", dict(include_top=False), "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5",
+     "https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/"
+     "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5", "bcbd6486424b2319ff4ef7d526e38f63"),
 ]
 
 
@@ -242,7 +247,7 @@ def test_preprocess_input_matches_keras(mode, data_format, ndim):
 @pytest.mark.parametrize(("module", "mode"), [("vgg16", "caffe"), ("vgg19", "caffe"), ("resnet", "caffe"),
                                               ("resnet50", "caffe"), ("resnet_v2", "tf"), ("mobilenet", "tf"),
                                               ("mobilenet_v2", "tf"), ("densenet", "torch"),
-                                              ("xception", "tf")])
+                                              ("xception", "tf"), ("inception_v3", "tf")])
 def test_family_preprocess_modes(module, mode):
     import importlib
 
