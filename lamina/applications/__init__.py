@@ -16,9 +16,11 @@ _MODELS = {
     "MobileNet": "mobilenet", "MobileNetV2": "mobilenet_v2",
     "DenseNet121": "densenet", "DenseNet169": "densenet", "DenseNet201": "densenet",
     "Xception": "xception", "InceptionV3": "inception_v3",
+    "InceptionResNetV2": "inception_resnet_v2",
 }
 _SUBMODULES = ("imagenet_utils", "vgg16", "vgg19", "resnet", "resnet50", "resnet_v2", "mobilenet", "mobilenet_v2",
-               "densenet", "xception", "inception_v3")
+               "densenet", "xception", "inception_v3",
+               "inception_resnet_v2")
 
 __all__ = sorted(_MODELS) + list(_SUBMODULES)
 

@@ -44,6 +44,8 @@ SLOW_CASES = [
     ("DenseNet201", dict(include_top=False, input_shape=SMALL)),
     ("Xception", dict(include_top=True, input_shape=(71, 71, 3), classes=10)),
     ("InceptionV3", dict(include_top=True, input_shape=(75, 75, 3), classes=10)),
+    ("InceptionResNetV2", dict(include_top=True, input_shape=(75, 75, 3), classes=10)),
+    ("InceptionResNetV2", dict(include_top=False, input_shape=(75, 75, 3), pooling="avg")),
 ]
 
 
@@ -168,6 +170,9 @@ IMAGENET_CASES = [
     ("InceptionV3", dict(include_top=False), "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5",
      "https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/"
      "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5", "bcbd6486424b2319ff4ef7d526e38f63"),
+    ("InceptionResNetV2", dict(include_top=True), "inception_resnet_v2_weights_tf_dim_ordering_tf_kernels.h5",
+     "https://storage.googleapis.com/tensorflow/keras-applications/inception_resnet_v2/"
+     "inception_resnet_v2_weights_tf_dim_ordering_tf_kernels.h5", "e693bd0210a403b3192acc6073ad2e96"),
 ]
 
 
@@ -247,7 +252,8 @@ def test_preprocess_input_matches_keras(mode, data_format, ndim):
 @pytest.mark.parametrize(("module", "mode"), [("vgg16", "caffe"), ("vgg19", "caffe"), ("resnet", "caffe"),
                                               ("resnet50", "caffe"), ("resnet_v2", "tf"), ("mobilenet", "tf"),
                                               ("mobilenet_v2", "tf"), ("densenet", "torch"),
-                                              ("xception", "tf"), ("inception_v3", "tf")])
+                                              ("xception", "tf"), ("inception_v3", "tf"),
+                                              ("inception_resnet_v2", "tf")])
 def test_family_preprocess_modes(module, mode):
     import importlib
 
