@@ -105,13 +105,33 @@ PREDICT_CASES = [
 ]
 
 
+SLOW_PREDICT_CASES = [
+    ("DenseNet121", dict(include_top=False, input_shape=SMALL)),
+    ("Xception", dict(include_top=False, input_shape=(71, 71, 3))),
+    ("InceptionV3", dict(include_top=True, input_shape=(75, 75, 3), classes=10)),
+    ("InceptionResNetV2", dict(include_top=False, input_shape=(75, 75, 3), pooling="avg")),
+]
+_MODULES = {"MobileNet": "mobilenet", "MobileNetV2": "mobilenet_v2", "ResNet50": "resnet50",
+            "ResNet50V2": "resnet_v2", "DenseNet121": "densenet", "Xception": "xception",
+            "InceptionV3": "inception_v3", "InceptionResNetV2": "inception_resnet_v2"}
+
+
 @pytest.mark.parametrize(("name", "kwargs"), PREDICT_CASES, ids=_ids(PREDICT_CASES))
 def test_keras_weights_give_keras_predictions(name, kwargs, tmp_path):
+    _check_predictions(name, kwargs, tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "kwargs"), SLOW_PREDICT_CASES, ids=_ids(SLOW_PREDICT_CASES))
+def test_keras_weights_give_keras_predictions_deep(name, kwargs, tmp_path):
+    _check_predictions(name, kwargs, tmp_path)
+
+
+def _check_predictions(name, kwargs, tmp_path):
     m, k = _build(name, kwargs)
     _randomize(k)
     x = np.random.default_rng(1).uniform(0, 255, (2,) + kwargs["input_shape"]).astype("float32")
-    x = getattr(keras.applications, name.lower().replace("mobilenetv2", "mobilenet_v2")
-                .replace("resnet50v2", "resnet_v2")).preprocess_input(x)
+    x = getattr(keras.applications, _MODULES[name]).preprocess_input(x)
     expected = np.asarray(k.predict(x, verbose=0))
     m.set_weights(k.get_weights())
     np.testing.assert_allclose(np.asarray(m.predict(x, verbose=0)), expected, atol=1e-4, rtol=1e-4)
