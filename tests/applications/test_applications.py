@@ -332,3 +332,29 @@ def test_decode_predictions_through_real_get_file_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     preds = np.eye(1000, dtype="float32")[:1]
     assert imagenet_utils.decode_predictions(preds, top=1) == [[("n00000000", "c0", np.float32(1.0))]]
+
+
+def test_transfer_learning_frozen_base_then_fine_tune():
+    """keras-io style: frozen base (BN in inference mode), new head, fit, then unfreeze and fine-tune."""
+    lamina.backend.clear_session()
+    base = applications.MobileNet(weights=None, include_top=False, alpha=0.25, input_shape=(32, 32, 3))
+    base.trainable = False
+    inputs = lamina.Input((32, 32, 3))
+    x = base(inputs, training=False)
+    x = lamina.layers.GlobalAveragePooling2D()(x)
+    outputs = lamina.layers.Dense(2)(x)
+    model = lamina.Model(inputs, outputs)
+    rng = np.random.default_rng(0)
+    images = rng.uniform(-1, 1, (16, 32, 32, 3)).astype("float32")
+    labels = rng.integers(0, 2, (16,))
+    before = [np.asarray(w) for w in base.get_weights()]
+    model.compile(optimizer="adam", loss=lamina.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.fit(images, labels, epochs=1, batch_size=8, verbose=0)
+    for a, b in zip(before, base.get_weights()):
+        np.testing.assert_array_equal(a, np.asarray(b))
+    base.trainable = True
+    model.compile(optimizer=lamina.optimizers.Adam(1e-5),
+                  loss=lamina.losses.SparseCategoricalCrossentropy(from_logits=True))
+    history = model.fit(images, labels, epochs=1, batch_size=8, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    assert any(not np.array_equal(a, np.asarray(b)) for a, b in zip(before, base.get_weights()))
