@@ -86,8 +86,14 @@ class Steps:
     # ----------------------------------------------------------------------------------- losses
     @property
     def losses(self) -> list[Any]:
-        """The losses added during the current call (``add_loss``, activity and weight penalties)."""
-        return list(self._losses_override or [])
+        """The losses added during the current call (``add_loss``, activity and weight penalties): inside a
+        step those of its forward pass, else (``Layer.losses``) those of the last eager call."""
+        if self._losses_override is not None:
+            return list(self._losses_override)
+        try:
+            return super().losses  # type: ignore[misc]
+        except AttributeError:
+            return []
 
     def compute_loss(self, x: Any = None, y: Any = None, y_pred: Any = None, sample_weight: Any = None,
                      training: bool = True) -> Any:
