@@ -21,7 +21,6 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-import jax.numpy as jnp
 import numpy as np
 
 from lamina.graph import KerasTensor
@@ -193,15 +192,12 @@ def symbolic_call(fn_name: str, fn: Callable[..., Any] | None, args: tuple[Any, 
 
 
 def resolve(fn_name: str) -> Callable[..., Any]:
-    """The lamina function behind ``ops.<fn_name>`` (a minimal jnp version for the Python operators until
-    :mod:`lamina.ops` has it)."""
+    """The lamina function behind ``ops.<fn_name>``."""
     module = SPECS[fn_name][0].rsplit(".", 1)[-1]
     ops = importlib.import_module("lamina.ops")
     fn = getattr(importlib.import_module(f"lamina.ops.{module}"), fn_name, None) or getattr(ops, fn_name, None)
     if fn is None:
-        fn = _OPERATOR_FALLBACKS.get(fn_name)
-    if fn is None:
-        raise NotImplementedError(f"lamina.ops has no '{fn_name}' yet, so a '{SPECS[fn_name][1]}' node cannot run.")
+        raise NotImplementedError(f"lamina.ops has no '{fn_name}', so a '{SPECS[fn_name][1]}' node cannot run.")
     return fn
 
 
@@ -233,27 +229,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     return value
-
-
-def _get_item(x: Any, key: Any) -> Any:
-    return jnp.asarray(x)[tuple(key) if isinstance(key, list) else key]
-
-
-# The Python operators' functions with Keras's argument names (used only while lamina.ops lacks the name).
-_OPERATOR_FALLBACKS: dict[str, Callable[..., Any]] = {
-    "add": lambda x1, x2: jnp.add(x1, x2), "subtract": lambda x1, x2: jnp.subtract(x1, x2),
-    "multiply": lambda x1, x2: jnp.multiply(x1, x2), "true_divide": lambda x1, x2: jnp.true_divide(x1, x2),
-    "divide": lambda x1, x2: jnp.divide(x1, x2), "floor_divide": lambda x1, x2: jnp.floor_divide(x1, x2),
-    "mod": lambda x1, x2: jnp.mod(x1, x2), "power": lambda x1, x2: jnp.power(x1, x2),
-    "matmul": lambda x1, x2: jnp.matmul(x1, x2), "negative": lambda x: jnp.negative(x),
-    "absolute": lambda x: jnp.absolute(x), "less": lambda x1, x2: jnp.less(x1, x2),
-    "less_equal": lambda x1, x2: jnp.less_equal(x1, x2), "greater": lambda x1, x2: jnp.greater(x1, x2),
-    "greater_equal": lambda x1, x2: jnp.greater_equal(x1, x2), "not_equal": lambda x1, x2: jnp.not_equal(x1, x2),
-    "logical_and": lambda x1, x2: jnp.logical_and(x1, x2), "logical_or": lambda x1, x2: jnp.logical_or(x1, x2),
-    "logical_not": lambda x: jnp.logical_not(x), "logical_xor": lambda x1, x2: jnp.logical_xor(x1, x2),
-    "get_item": _get_item, "round": lambda x, decimals=0: jnp.round(x, decimals),
-    "reshape": lambda x, newshape: jnp.reshape(x, newshape), "squeeze": lambda x, axis=None: jnp.squeeze(x, axis),
-}
 
 
 def operator(fn_name: str, *args: Any, **kwargs: Any) -> Any:

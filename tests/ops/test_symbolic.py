@@ -19,30 +19,11 @@ import pytest
 
 import lamina
 from lamina import layers
-from lamina.ops import op_specs, symbolic
-
-# Until the lamina.ops families land (written in parallel), the few ops these tests use fall back to jnp versions
-# with Keras's argument names; the real ones are used as soon as lamina.ops has them.
-_TEST_FALLBACKS = {
-    ("numpy", "concatenate"): lambda xs, axis=0: jnp.concatenate(xs, axis=axis),
-    ("numpy", "reshape"): lambda x, newshape: jnp.reshape(x, newshape),
-    ("numpy", "matmul"): lambda x1, x2: jnp.matmul(x1, x2),
-    ("numpy", "mean"): lambda x, axis=None, keepdims=False: jnp.mean(x, axis=axis, keepdims=keepdims),
-    ("numpy", "expand_dims"): lambda x, axis: jnp.expand_dims(x, axis),
-    ("nn", "relu"): lambda x: jax.nn.relu(x),
-    ("core", "shape"): lambda x: tuple(x.shape),
-}
+from lamina.ops import op_specs
 
 
 @pytest.fixture(autouse=True)
-def ops_available(monkeypatch):
-    for (module, name), fn in _TEST_FALLBACKS.items():
-        if not hasattr(lamina.ops, name):
-            fn.__name__ = name
-            wrapped = symbolic.dispatch(fn)
-            monkeypatch.setattr(getattr(lamina.ops, module) if module != "core" else lamina.ops.core, name, wrapped,
-                                raising=False)
-            monkeypatch.setattr(lamina.ops, name, wrapped, raising=False)
+def fresh_names():
     lamina.backend.clear_session()
     keras.backend.clear_session()
     yield
