@@ -25,6 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lamina import losses as _losses
+from lamina.array_value import ArrayValue
 from lamina.losses import squeeze_or_expand_to_same_rank
 
 EPSILON = 1e-7
@@ -236,7 +237,7 @@ class _StateScope:
         return None
 
 
-class MetricVariable:
+class MetricVariable(ArrayValue):
     """A metric's state variable (Keras's non-trainable ``Variable``): ``assign``, ``assign_add``,
     ``assign_sub``, ``.value``, ``numpy()`` and array arithmetic.
 
@@ -293,30 +294,8 @@ class MetricVariable:
     def numpy(self) -> np.ndarray:
         return np.asarray(self.value)
 
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        out = np.asarray(self.value)
-        return out.astype(dtype) if dtype is not None else out
-
-    def __jax_array__(self) -> Any:
-        return self.value
-
-    def __float__(self) -> float:
-        return float(self.value)
-
     def __repr__(self) -> str:
         return f"<MetricVariable path={self.path}, shape={self.shape}, dtype={self.dtype}>"
-
-    def __add__(self, o): return self.value + o  # noqa: E704
-    def __radd__(self, o): return o + self.value  # noqa: E704
-    def __sub__(self, o): return self.value - o  # noqa: E704
-    def __rsub__(self, o): return o - self.value  # noqa: E704
-    def __mul__(self, o): return self.value * o  # noqa: E704
-    def __rmul__(self, o): return o * self.value  # noqa: E704
-    def __truediv__(self, o): return self.value / o  # noqa: E704
-    def __rtruediv__(self, o): return o / self.value  # noqa: E704
-    def __matmul__(self, o): return self.value @ o  # noqa: E704
-    def __neg__(self): return -self.value  # noqa: E704
-    def __getitem__(self, i): return self.value[i]  # noqa: E704
 
 
 class Metric:

@@ -28,6 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lamina import backend, dtype_policies, initializers, naming
+from lamina.array_value import ArrayValue
 from lamina.graph import History, KerasTensor, Node, any_symbolic, map_structure
 from lamina.layers.masks import attach, fill_masks, get_mask, output_mask, takes_mask
 from lamina.ops.operation import Operation
@@ -103,7 +104,7 @@ def abstract_weights() -> Any:
         _ABSTRACT.on = previous
 
 
-class Weight:
+class Weight(ArrayValue):
     """A named array owned by a layer (Keras calls it a variable): ``layer.kernel``, ``layer.bias``."""
 
     def __init__(self, layer: Layer, name: str, value: Any, trainable: bool = True,
@@ -192,49 +193,8 @@ class Weight:
     def numpy(self) -> np.ndarray:
         return np.asarray(self._value)
 
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        out = np.asarray(self.value)
-        return out.astype(dtype) if dtype is not None else out
-
-    def __jax_array__(self) -> Any:
-        return self.value
-
     def __repr__(self) -> str:
         return f"<Weight path={self.path}, shape={self.shape}, dtype={self.dtype}, trainable={self.trainable}>"
-
-    # arithmetic so that user layers can write `x @ self.kernel + self.bias`
-    def __add__(self, o): return self.value + o  # noqa: E704
-    def __radd__(self, o): return o + self.value  # noqa: E704
-    def __sub__(self, o): return self.value - o  # noqa: E704
-    def __rsub__(self, o): return o - self.value  # noqa: E704
-    def __mul__(self, o): return self.value * o  # noqa: E704
-    def __rmul__(self, o): return o * self.value  # noqa: E704
-    def __truediv__(self, o): return self.value / o  # noqa: E704
-    def __rtruediv__(self, o): return o / self.value  # noqa: E704
-    def __matmul__(self, o): return self.value @ o  # noqa: E704
-    def __rmatmul__(self, o): return o @ self.value  # noqa: E704
-    def __neg__(self): return -self.value  # noqa: E704
-    def __getitem__(self, i): return self.value[i]  # noqa: E704
-    def __pow__(self, o): return self.value ** o  # noqa: E704
-    def __rpow__(self, o): return o ** self.value  # noqa: E704
-    def __abs__(self): return abs(self.value)  # noqa: E704
-    def __floordiv__(self, o): return self.value // o  # noqa: E704
-    def __mod__(self, o): return self.value % o  # noqa: E704
-    def __lt__(self, o): return self.value < o  # noqa: E704
-    def __le__(self, o): return self.value <= o  # noqa: E704
-    def __gt__(self, o): return self.value > o  # noqa: E704
-    def __ge__(self, o): return self.value >= o  # noqa: E704
-
-    @property
-    def ndim(self) -> int:
-        return len(self.shape)
-
-    @property
-    def T(self) -> Any:  # noqa: N802 - NumPy's name
-        return self.value.T
-
-    def astype(self, dtype: Any) -> Any:
-        return self.value.astype(dtype)
 
 
 # JAX functions read a weight as its array: jit and the jnp functions (themselves jitted) flatten arguments as
