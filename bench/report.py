@@ -22,6 +22,7 @@ from typing import Any
 from bench.cases import Case
 
 SUMMARY_COLUMNS = ("lamina", "keras", "best JAX", "torch")
+FLOOR_LABEL = "sgemm floor"  # a jax runner row that bounds a case from below; never the "best JAX" bar
 
 
 def median(values: list[float]) -> float:
@@ -91,12 +92,30 @@ def case_summary(records: list[dict[str, Any]], case: str) -> dict[str, float]:
     jax_best = float("nan")
     for rec in (r for r in records if r["case"] == case):
         for label, value in medians(rec).items():
-            if rec["framework"] == "jax":
+            if rec["framework"] == "jax" and label != FLOOR_LABEL:
                 jax_best = value if jax_best != jax_best else min(jax_best, value)
             elif label in cols:
                 cols[label] = value
     cols["best JAX"] = jax_best
     return cols
+
+
+def floor_share(records: list[dict[str, Any]], case: str) -> tuple[float, float]:
+    """``(floor seconds, floor / lamina)`` for a case with a matrix-product floor row (NaNs when it has none).
+
+    >>> recs = [{"case": "c", "framework": "lamina", "results": {"lamina": [2.0]}},
+    ...         {"case": "c", "framework": "jax", "results": {"sgemm floor": [1.7]}}]
+    >>> floor_share(recs, "c")
+    (1.7, 0.85)
+    """
+    floor = lam = float("nan")
+    for rec in (r for r in records if r["case"] == case):
+        values = medians(rec)
+        if rec["framework"] == "jax" and FLOOR_LABEL in values:
+            floor = values[FLOOR_LABEL]
+        if rec["framework"] == "lamina" and "lamina" in values:
+            lam = values["lamina"]
+    return floor, (floor / lam if lam == lam and floor == floor else float("nan"))
 
 
 def _fmt_time(seconds: float) -> str:
@@ -136,6 +155,17 @@ def markdown(records: list[dict[str, Any]], cases: list[Case], meta: dict[str, A
         cells = [f"{_fmt_time(cols[c])} ({_fmt_ratio(ratio(cols[c], lam))})" if cols[c] == cols[c] else "-"
                  for c in ("keras", "best JAX", "torch")]
         lines.append(f"| {case.name} | {_fmt_time(lam)} | " + " | ".join(cells) + " |")
+    floors = [(case, *floor_share(records, case.name)) for case in cases]
+    floors = [row for row in floors if row[1] == row[1]]
+    if floors:
+        lines += ["", "## Matrix-product floor", "",
+                  "The time XLA's sgemm needs for the five matrix products of every full batch of the epoch, on "
+                  "the step's own shapes, measured in the same run; `share` = floor / lamina (1.00 = lamina is all "
+                  "matrix products).", "",
+                  "| case | sgemm floor | lamina | share |", "| --- | ---: | ---: | ---: |"]
+        for case, floor, share in floors:
+            lam = case_summary(records, case.name)["lamina"]
+            lines.append(f"| {case.name} | {_fmt_time(floor)} | {_fmt_time(lam)} | {share:.0%} |")
     lines += ["", "## Every variant", "",
               "| case | framework / variant | median | min - max | runs | vs lamina |",
               "| --- | --- | ---: | ---: | ---: | ---: |"]

@@ -13,6 +13,10 @@ Variants (each reported under its own label; the best one is the bar):
   update per batch), what lamina's ``fit`` does for convolution models on CPU, per step and with the
   epoch's full batches in one ``lax.scan``. XLA's own convolution inside a scan is the trap DESIGN.md
   describes (over a minute per epoch), so the CNN has no XLA-convolution scan variant.
+* MLP only, ``sgemm floor``: not a training loop but its lower bound. The five matrix products of one MLP
+  step (two forward, three backward) on the step's own shapes, for every full batch of the epoch in one
+  ``lax.scan``: the time XLA's sgemm needs for the epoch's FLOPs (``mlp_flops``), nothing else. The report
+  shows lamina's share of it; it is never the "best JAX" bar.
 
 All variants accumulate loss and accuracy on the device and read them back once per epoch, like ``fit``.
 Usage: ``python -m bench.runners.jax_runner --case mlp_b32 --repeats 5 [--quick]``.
@@ -185,6 +189,8 @@ def run_fit(model: str, x: Any, y: Any, batch_size: int, repeats: int) -> dict[s
     else:
         variants.append(("jax scan", "xla", True, 0))
     results: dict[str, list[float]] = {}
+    if model == "mlp":
+        results["sgemm floor"] = run_sgemm_floor(x, batch_size, repeats)
     for label, conv, use_scan, chunk in variants:
         loop = Loop(model, x, y, batch_size, conv, chunk)
         holder = [loop.init_state()]
@@ -195,6 +201,44 @@ def run_fit(model: str, x: Any, y: Any, batch_size: int, repeats: int) -> dict[s
         results[label] = timed(run_epoch, repeats)
         del loop, holder
     return results
+
+
+def mlp_flops(samples: int, batch_size: int) -> float:
+    """FLOPs of the five matrix products of the MLP's steps over the epoch's full batches.
+
+    >>> round(mlp_flops(60_000, 128) / 1e9, 1)  # the seed MLP at batch 128: 98.0 GFLOP in its 468 full batches
+    98.0
+    """
+    rows = (samples // batch_size) * batch_size
+    return 2.0 * rows * (784 * 512 * 2 + 512 * 10 * 3)
+
+
+def run_sgemm_floor(x: Any, batch_size: int, repeats: int) -> list[float]:
+    """Time the MLP step's five matrix products for an epoch's full batches (see the module docstring)."""
+    import jax
+    import jax.numpy as jnp
+
+    steps = x.shape[0] // batch_size
+    xs = jax.device_put(x[: steps * batch_size].reshape(steps, batch_size, x.shape[1]))
+    w1 = jnp.full((x.shape[1], 512), 0.01, jnp.float32)
+    w2 = jnp.full((512, 10), 0.01, jnp.float32)
+
+    @jax.jit
+    def epoch(xs: Any, w1: Any, w2: Any) -> Any:
+        def body(acc: Any, xb: Any) -> Any:
+            h = xb @ w1                     # forward 1: (B, 784) x (784, 512)
+            g = h @ w2                      # forward 2: (B, 512) x (512, 10)
+            dw2 = h.T @ g                   # backward: (512, B) x (B, 10)
+            dh = g @ w2.T                   # backward: (B, 10) x (10, 512)
+            dw1 = xb.T @ dh                 # backward: (784, B) x (B, 512)
+            return acc + jnp.sum(dw1) + jnp.sum(dw2) + jnp.sum(dh), None  # sums keep every product live
+
+        return jax.lax.scan(body, jnp.float32(0), xs)[0]
+
+    def run_epoch() -> None:
+        epoch(xs, w1, w2).block_until_ready()
+
+    return timed(run_epoch, repeats)
 
 
 def run_predict(model: str, x: Any, batch_size: int, repeats: int) -> dict[str, list[float]]:
