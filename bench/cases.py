@@ -56,6 +56,13 @@ _CASE_LIST = [
          max_repeats=2),
     Case("cnn_b32", "fit", "cnn", 10_000, 1_000, "small CNN on CIFAR-shaped images, one epoch, batch 32", 32),
     Case("cnn_b128", "fit", "cnn", 10_000, 1_000, "small CNN on CIFAR-shaped images, one epoch, batch 128", 128),
+    Case("convnet_wide_b64", "fit", "convnet_wide", 512, 128,
+         "a Keras book's MNIST convnet without pooling: Conv2D 64-128-256 3x3, global average pool, Dense 10; "
+         "Adam, one epoch, batch 64", 64, frameworks=("lamina", "keras", "torch"), max_repeats=2),
+    Case("conv_autoencoder_b128", "fit", "conv_autoencoder", 6_000, 600,
+         "keras-io's convolutional autoencoder: Conv2D 32 + MaxPool twice, Conv2DTranspose 32 stride 2 twice, "
+         "Conv2D 1 sigmoid; binary cross-entropy on the inputs, Adam, one epoch, batch 128", 128,
+         frameworks=("lamina", "keras", "torch"), max_repeats=3),
     Case("predict_mlp", "predict", "mlp", 60_000, 20_000, "MLP predict on all samples, batch 32", 32),
     Case("import", "import", None, 0, 0, "import time in a fresh interpreter (lamina / keras / jax / torch)",
          fresh_process_per_repeat=True),
@@ -92,18 +99,34 @@ def select_cases(patterns: str | None) -> list[Case]:
     return chosen
 
 
-INPUT_SHAPES: dict[str, tuple[int, ...]] = {"mlp": (784,), "dense3d": (32, 32, 3), "cnn": (32, 32, 3)}
+INPUT_SHAPES: dict[str, tuple[int, ...]] = {"mlp": (784,), "dense3d": (32, 32, 3), "cnn": (32, 32, 3),
+                                            "convnet_wide": (28, 28, 1), "conv_autoencoder": (28, 28, 1)}
+#: Models that reconstruct their input (``y`` is ``x``) and train with binary cross-entropy and no metric.
+AUTOENCODERS = frozenset({"conv_autoencoder"})
+
+
+def loss_and_metrics(model: str) -> tuple[str, list[str]]:
+    """The Keras ``compile`` loss and metrics of a benchmark model (the same in lamina and Keras).
+
+    >>> loss_and_metrics("mlp"), loss_and_metrics("conv_autoencoder")
+    (('sparse_categorical_crossentropy', ['accuracy']), ('binary_crossentropy', []))
+    """
+    if model in AUTOENCODERS:
+        return "binary_crossentropy", []
+    return "sparse_categorical_crossentropy", ["accuracy"]
 
 
 def make_data(model: str, n: int, seed: int = 0) -> tuple[Any, Any]:
     """Float32 inputs in [0, 1) and int32 class labels (10 classes), identical for every framework.
 
-    ``dense3d`` has one label per spatial position, shape ``(n, 32, 32)``.
+    ``dense3d`` has one label per spatial position, shape ``(n, 32, 32)``; an autoencoder's target is ``x``.
     """
     import numpy as np
 
     rng = np.random.default_rng(seed)
     x = rng.random((n, *INPUT_SHAPES[model]), dtype=np.float32)
+    if model in AUTOENCODERS:
+        return x, x
     y_shape = (n, 32, 32) if model == "dense3d" else (n,)
     y = rng.integers(0, 10, size=y_shape, dtype=np.int32)
     return x, y

@@ -21,6 +21,19 @@ def build_model(model: str) -> Any:
     if model == "mlp":
         return Sequential([Input((784,)), layers.Dense(512, activation="relu"),
                            layers.Dense(10, activation="softmax")])
+    if model == "convnet_wide":
+        return Sequential([Input((28, 28, 1)), layers.Conv2D(64, 3, activation="relu"),
+                           layers.Conv2D(128, 3, activation="relu"), layers.Conv2D(256, 3, activation="relu"),
+                           layers.GlobalAveragePooling2D(), layers.Dense(10, activation="softmax")])
+    if model == "conv_autoencoder":
+        return Sequential([Input((28, 28, 1)),
+                           layers.Conv2D(32, 3, activation="relu", padding="same"),
+                           layers.MaxPooling2D(2, padding="same"),
+                           layers.Conv2D(32, 3, activation="relu", padding="same"),
+                           layers.MaxPooling2D(2, padding="same"),
+                           layers.Conv2DTranspose(32, 3, strides=2, activation="relu", padding="same"),
+                           layers.Conv2DTranspose(32, 3, strides=2, activation="relu", padding="same"),
+                           layers.Conv2D(1, 3, activation="sigmoid", padding="same")])
     if model == "dense3d":
         return Sequential([Input((32, 32, 3)), layers.Dense(512, activation="relu"),
                            layers.Dense(10, activation="softmax")])
@@ -34,7 +47,10 @@ def compiled_model(model: str) -> Any:
 
     keras.utils.set_random_seed(0)
     m = build_model(model)
-    m.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    from bench.cases import loss_and_metrics
+
+    loss, metrics = loss_and_metrics(model)
+    m.compile(optimizer="adam", loss=loss, metrics=metrics)
     return m
 
 

@@ -19,6 +19,15 @@ def build_model(model: str) -> Any:
     """The benchmark model in PyTorch (logits out; the softmax lives in ``cross_entropy``)."""
     from torch import nn
 
+    if model == "convnet_wide":
+        return nn.Sequential(nn.Conv2d(1, 64, 3), nn.ReLU(), nn.Conv2d(64, 128, 3), nn.ReLU(), nn.Conv2d(128, 256, 3),
+                             nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(256, 10))
+    if model == "conv_autoencoder":  # logits out; the sigmoid lives in the loss
+        return nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                             nn.Conv2d(32, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                             nn.ConvTranspose2d(32, 32, 3, stride=2, padding=1, output_padding=1), nn.ReLU(),
+                             nn.ConvTranspose2d(32, 32, 3, stride=2, padding=1, output_padding=1), nn.ReLU(),
+                             nn.Conv2d(32, 1, 3, padding=1))
     if model in ("mlp", "dense3d"):
         return nn.Sequential(nn.Linear(784 if model == "mlp" else 3, 512), nn.ReLU(), nn.Linear(512, 10))
     return nn.Sequential(nn.Conv2d(3, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3), nn.ReLU(),
@@ -29,8 +38,10 @@ def to_tensors(model: str, x: Any, y: Any) -> tuple[Any, Any]:
     import numpy as np
     import torch
 
-    if model == "cnn":
+    if x.ndim == 4:
         x = np.ascontiguousarray(x.transpose(0, 3, 1, 2))  # NCHW, PyTorch's native layout
+    if y.dtype == np.float32:  # an autoencoder's target: its input
+        return torch.from_numpy(x), torch.from_numpy(x.copy())
     return torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
 
 
@@ -54,12 +65,16 @@ def run_fit(model: str, x: Any, y: Any, batch_size: int, repeats: int) -> list[f
             logits = net(xb)
             if model == "dense3d":
                 logits = logits.permute(0, 3, 1, 2)  # classes on axis 1 for cross_entropy
-            loss = F.cross_entropy(logits, yb)
+            if yb.is_floating_point():
+                loss = F.binary_cross_entropy_with_logits(logits, yb)
+            else:
+                loss = F.cross_entropy(logits, yb)
             loss.backward()
             opt.step()
             with torch.no_grad():
                 loss_sum += loss.detach() * len(idx)
-                correct += (logits.argmax(1) == yb).sum()
+                if not yb.is_floating_point():
+                    correct += (logits.argmax(1) == yb).sum()
         return float(loss_sum) / n
 
     return timed(epoch, repeats)
