@@ -250,11 +250,27 @@ def initialize(job_addresses: str | None = None, num_processes: int | None = Non
     kwargs.setdefault("initialization_timeout", int(join_timeout))
     # JAX's own heartbeat stays longer than the watchdog below, whose error says more
     kwargs.setdefault("heartbeat_timeout_seconds", int(peer_timeout) + 40)
+    joined = threading.Event()
+    who = f"process {process_id}" if process_id is not None else "this process"
+
+    def join_watch() -> None:  # JAX aborts the process when the join times out: say why first, and exit
+        if not joined.wait(max(1.0, join_timeout - 2.0)):
+            sys.stderr.write(
+                f"\nlamina.distribution.initialize: {who} of {num_processes} could not form the job at "
+                f"{coordinator} within {join_timeout:g} s: some process did not start or join. Start every "
+                "process (the same address and num_processes, process_id 0..N-1), or give slow starters longer "
+                "with LAMINA_DISTRIBUTION_JOIN_TIMEOUT.\n")
+            sys.stderr.flush()
+            os._exit(PEER_EXIT_CODE)
+
+    threading.Thread(target=join_watch, name="lamina-join-watch", daemon=True).start()
     try:
         jax.distributed.initialize(coordinator_address=coordinator, num_processes=num_processes,
                                    process_id=process_id, **kwargs)
+        jax.devices()  # the CPU client's collectives connect here: part of joining
+        joined.set()
     except Exception as error:  # noqa: BLE001 - re-raised with what to change
-        who = f"process {process_id}" if process_id is not None else "this process"
+        joined.set()
         raise RuntimeError(
             f"lamina.distribution.initialize: {who} could not join the job of {num_processes} processes at "
             f"{coordinator} within {join_timeout:g} s ({type(error).__name__}: {error}). Start every process "
@@ -357,6 +373,15 @@ def _start_watchdog(timeout: float) -> None:
     previous_hook = sys.excepthook
 
     def failed(*exc_info: Any) -> None:  # an uncaught error here: tell the peers at once, skip JAX's shutdown wait
+        if "RuntimeError" in type(exc_info[1]).__name__ and "Jax" in type(exc_info[1]).__name__ or "Xla" in type(
+                exc_info[1]).__name__:
+            # a collective that fails is most often a peer that died: give the watchdog the time to name it
+            sys.stderr.write(f"lamina.distribution: process {dog.me}: a computation failed "
+                             f"({str(exc_info[1]).splitlines()[0][:200]}); checking whether a peer is gone...\n")
+            sys.stderr.flush()
+            deadline = time.monotonic() + dog.timeout + 5
+            while time.monotonic() < deadline:
+                time.sleep(0.25)
         previous_hook(*exc_info)
         dog.finished = True
         dog.mark("failed")
