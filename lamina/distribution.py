@@ -224,7 +224,9 @@ def initialize(job_addresses: str | None = None, num_processes: int | None = Non
 
     Bounded waits, as environment variables: ``LAMINA_DISTRIBUTION_JOIN_TIMEOUT`` (seconds for every
     process to join; default 60) and ``LAMINA_DISTRIBUTION_PEER_TIMEOUT`` (seconds a peer may stop
-    responding before the others exit with status 75 and an error naming it; default 20).
+    responding before the others exit with status 75 and an error naming it; default 20). When process 0,
+    which hosts JAX's coordination service, dies, JAX itself stops the others at once ("Terminating process
+    because the JAX distributed service detected fatal errors").
 
     ``python -m lamina.distributed --processes 2 script.py`` runs a script so on one machine.
 
