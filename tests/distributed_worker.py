@@ -77,7 +77,7 @@ class Shard:
 
 def run_case(case: str, out: str, single: bool = False) -> dict[str, np.ndarray]:
     """``<kind>_<strategy>`` (``mlp_dp``, ``cnn_mp``, ...), ``mlp_shard`` (per-process data) or ``files``."""
-    from lamina import callbacks, saving
+    from lamina import callbacks
 
     kind, _, how = case.partition("_")
     if case == "files":
@@ -87,7 +87,12 @@ def run_case(case: str, out: str, single: bool = False) -> dict[str, np.ndarray]
         x, y = data(kind)
         model = build(kind)
         cbs = []
-        if case == "files":
+        if case == "files":  # a folder per process: only process 0's may appear
+            import jax
+
+            out = os.path.join(out, f"files_p{jax.process_index()}")
+            if distribution.is_writing_process():
+                os.makedirs(out, exist_ok=True)
             cbs = [callbacks.CSVLogger(os.path.join(out, "log.csv")),
                    callbacks.ModelCheckpoint(os.path.join(out, "ckpt.keras"))]
         if how == "shard":
@@ -101,9 +106,13 @@ def run_case(case: str, out: str, single: bool = False) -> dict[str, np.ndarray]
                   "predict": model.predict(x, batch_size=BATCH, verbose=0)}
         for i, w in enumerate(model.get_weights()):
             result[f"w{i}"] = w
+        if not single and distribution.is_multi_process():  # how the training state is laid out
+            kernel = model._read_state().trainable_variables[0]
+            result["kernel_spec"] = np.asarray(str(kernel.sharding.spec))
+            result["kernel_spans_processes"] = np.asarray(not kernel.is_fully_addressable)
         if case == "files":
             model.save(os.path.join(out, "model.keras"))
-            saving.save_model(model, os.path.join(out, "model2.keras"))
+            model.save_weights(os.path.join(out, "model.weights.h5"))
     finally:
         distribution.set_distribution(None)
     return result
