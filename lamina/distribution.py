@@ -461,9 +461,9 @@ def to_local(tree: Any) -> Any:
 def global_array(value: Any, sharding: Any) -> Any:
     """A global array laid out by ``sharding`` from the same whole ``value`` in every process (each takes its
     rows); an array already laid out so is returned as is."""
+    if isinstance(value, jax.Array) and value.sharding == sharding:
+        return value
     if isinstance(value, jax.Array) and not value.is_fully_addressable:
-        if value.sharding == sharding:
-            return value
         return jax.jit(lambda a: a, out_shardings=sharding)(value)
     host = np.asarray(value)
     return jax.make_array_from_callback(host.shape, sharding, lambda index: host[index])
