@@ -107,7 +107,9 @@ def run_case(case: str, out: str, single: bool = False) -> dict[str, np.ndarray]
         for i, w in enumerate(model.get_weights()):
             result[f"w{i}"] = w
         if not single and distribution.is_multi_process():  # how the training state is laid out
-            kernel = model._read_state().trainable_variables[0]
+            keys = model._trainable_keys()[0]
+            dense = next(i for i, key in enumerate(keys) if "dense" in key and "kernel" in key)
+            kernel = model._read_state().trainable_variables[dense]
             result["kernel_spec"] = np.asarray(str(kernel.sharding.spec))
             result["kernel_spans_processes"] = np.asarray(not kernel.is_fully_addressable)
         if case == "files":
