@@ -102,7 +102,8 @@ def run_case(case: str, out: str, single: bool = False) -> dict[str, np.ndarray]
                                 callbacks=cbs)
         result = {"loss": np.asarray(history.history["loss"]),
                   "accuracy": np.asarray(history.history["accuracy"]),
-                  "evaluate": np.asarray(model.evaluate(x, y, batch_size=BATCH, verbose=0)),
+                  "evaluate": np.asarray(model.evaluate(Shard(x, y), verbose=0) if how == "shard" else
+                                         model.evaluate(x, y, batch_size=BATCH, verbose=0)),
                   "predict": model.predict(x, batch_size=BATCH, verbose=0)}
         for i, w in enumerate(model.get_weights()):
             result[f"w{i}"] = w
