@@ -27,6 +27,8 @@ import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from lamina import distribution
+
 __all__ = [
     "Callback", "CallbackList", "History", "ProgbarLogger", "EarlyStopping", "ModelCheckpoint",
     "ReduceLROnPlateau", "LearningRateScheduler", "CSVLogger", "TerminateOnNaN", "LambdaCallback",
@@ -44,6 +46,8 @@ _BATCH_END_HOOKS = {
 def _print(message: str) -> None:
     import sys
 
+    if not distribution.is_writing_process():  # several processes: process 0 prints
+        return
     sys.stdout.write(message + "\n")
     sys.stdout.flush()
 
@@ -746,7 +750,7 @@ class ModelCheckpoint(_MonitorCallback):
         if not self._should_save(epoch, logs, filepath):
             return
         folder = os.path.dirname(filepath)
-        if folder:
+        if folder and distribution.is_writing_process():
             os.makedirs(folder, exist_ok=True)
         model = self.model  # synced: the weights of the last finished step
         if self.save_weights_only:
@@ -895,6 +899,8 @@ class CSVLogger(Callback):
 
     def on_train_begin(self, logs: Logs = None) -> None:
         self._write_header = True
+        if not distribution.is_writing_process():  # several processes: process 0 writes the file
+            return
         if self.append and os.path.exists(self.filename):
             with open(self.filename, encoding="utf-8") as f:
                 self._write_header = not f.readline()
@@ -906,6 +912,8 @@ class CSVLogger(Callback):
 
     def on_epoch_end(self, epoch: int, logs: Logs = None) -> None:
         logs = logs or {}
+        if not distribution.is_writing_process():
+            return
         if self.csv_file is None or self.csv_file.closed:
             self.on_train_begin()
         if self.keys is None:

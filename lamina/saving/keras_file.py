@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from lamina.distribution import is_writing_process
 from lamina.layers.base import abstract_weights
 from lamina.saving import h5_weights, safety
 from lamina.saving.atomic import atomic_path
@@ -221,6 +222,8 @@ def save_model(model: Any, filepath: Any, overwrite: bool = True) -> None:
     Keras's legacy HDF5 format when the name ends in ``.h5``/``.hdf5``."""
     _check_model(model, "save_model")
     path = _fspath(filepath)
+    if not is_writing_process():  # several processes: process 0 writes (the weights are the same in each)
+        return None
     if path.endswith((".h5", ".hdf5")) and not path.endswith(".weights.h5"):
         from lamina.saving import legacy_h5  # inside: legacy_h5 builds on this module's config helpers
 
@@ -255,6 +258,8 @@ def save_weights(model: Any, filepath: Any, overwrite: bool = True) -> None:
     if not path.endswith(".weights.h5"):
         raise ValueError(f"The filename must end in '.weights.h5' (received '{path}'), as Keras requires. To save "
                          "the whole model use model.save('name.keras').")
+    if not is_writing_process():  # several processes: process 0 writes
+        return
     with atomic_path(path, overwrite=overwrite) as tmp:
         with h5py.File(tmp, "w") as h5:
             h5_weights.write_tree(model, h5, _saved_optimizer(model))
@@ -314,6 +319,8 @@ def load_model(filepath: Any, custom_objects: dict[str, Any] | None = None, comp
     from lamina.models import Model
 
     path = _fspath(filepath)
+    if not is_writing_process():  # several processes: process 0 writes (the weights are the same in each)
+        return None
     if path.endswith((".h5", ".hdf5")) and not path.endswith(".weights.h5"):
         from lamina.saving import legacy_h5  # inside: legacy_h5 builds on this module's config helpers
 
@@ -370,6 +377,8 @@ def load_weights(model: Any, filepath: Any, skip_mismatch: bool = False, by_name
     Every array is checked before any weight changes, so a failed load leaves the model as it was."""
     _check_model(model, "load_weights")
     path = _fspath(filepath)
+    if not is_writing_process():  # several processes: process 0 writes (the weights are the same in each)
+        return None
     if path.endswith((".h5", ".hdf5")) and not path.endswith(".weights.h5"):
         from lamina.saving import legacy_h5  # inside: legacy_h5 builds on this module's config helpers
 

@@ -166,6 +166,11 @@ class ArraySource:
             order = np.random.permutation(n)
         else:
             order = np.arange(n)
+        from lamina.distribution import agree, distribution, global_array, is_multi_process
+
+        dist = distribution()
+        if dist is not None and is_multi_process():  # process 0's order, the same everywhere
+            return global_array(agree(order.astype(np.int32)), dist.replicated())
         return jax.device_put(order.astype(np.int32))
 
     def batch_bounds(self) -> list[tuple[int, int]]:

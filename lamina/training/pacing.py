@@ -19,6 +19,7 @@ from typing import Any
 import jax
 import numpy as np
 
+from lamina import distribution as distribution_module
 from lamina.distribution import distribution as current_distribution
 
 
@@ -111,7 +112,10 @@ class Pacer:
         self._times.append(elapsed)
         if len(self._times) >= self.MEASURED:
             step_s = max(float(np.median(self._times)), 1e-6)
-            self.target = max(1, min(self.cap, int(self.TARGET_S / step_s)))
+            target = max(1, min(self.cap, int(self.TARGET_S / step_s)))
+            if distribution_module.is_multi_process():  # process 0's pace: every process runs the same calls
+                target = int(distribution_module.agree(np.asarray(target, np.int32)))
+            self.target = target
 
 
 def choose_pacer(paces: dict[tuple[str, int], Pacer], steps_per_execution: Any, mode: str, batch_size: int, cb: Any,

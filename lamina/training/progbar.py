@@ -338,6 +338,10 @@ class Progbar:
 
 
 def _write(text: str) -> None:
+    from lamina.distribution import is_writing_process
+
+    if not is_writing_process():  # several processes: process 0 draws the (global, identical) bar
+        return
     stream = sys.stdout  # looked up at call time, so redirection and pytest's capsys see it
     stream.write(text)
     try:

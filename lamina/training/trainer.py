@@ -33,6 +33,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from lamina import distribution as distribution_module
 from lamina import metrics as metrics_module
 from lamina.backend import short_lived_compile_options
 from lamina.distribution import constrain_batch, place_data, place_like, place_params
@@ -336,19 +337,29 @@ class Trainer(Steps):
 
         return list(self._cached_jit(key, build)())
 
+    def _params_for_call(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The weights for an evaluation or prediction call: as held, or laid out across processes."""
+        trainable, non_trainable = self.get_params()
+        dist = current_distribution()
+        if _across_processes(dist):
+            trainable, non_trainable = place_params(trainable, dist), place_params(non_trainable, dist)
+        return trainable, non_trainable
+
     def _read_state(self, fresh_metrics: bool = False) -> TrainState:
         """The model's weights, optimizer and metric states as a ``TrainState`` of copies (the step donates
         its state and must not consume the arrays the model holds)."""
         dist = current_distribution()
+        spread = _across_processes(dist)  # several processes: build the state here, then lay it out globally
+        local = None if spread else dist
         trainable, non_trainable = self.get_params()
-        trainable = place_params(_copy_tree(trainable), dist)
-        non_trainable = place_params(_copy_tree(non_trainable), dist)
+        trainable = place_params(_copy_tree(trainable), local)
+        non_trainable = place_params(_copy_tree(non_trainable), local)
         optimizer = self.optimizer
         opt_state = optimizer.state
         if opt_state is None or not optimizer.matches(opt_state, trainable):
             opt_state = optimizer.init(trainable)
             optimizer.state = opt_state
-        opt_state = place_like(_copy_tree(opt_state), trainable, dist)
+        opt_state = place_like(_copy_tree(opt_state), trainable, local)
         leaves, treedef = jax.tree_util.tree_flatten(opt_state)
         optimizer._stateless_layout = (list(trainable), treedef)
         if fresh_metrics:
@@ -356,10 +367,17 @@ class Trainer(Steps):
         else:
             metrics_variables = list(_copy_tree([m.state_leaves() for m in self.metrics]))
             metrics_variables = [leaf for group in metrics_variables for leaf in group]
+        if spread:
+            trainable, non_trainable = place_params(trainable, dist), place_params(non_trainable, dist)
+            leaves = place_like(leaves, trainable, dist)
+            metrics_variables = place_data(metrics_variables, dist)
         return TrainState(list(trainable.values()), list(non_trainable.values()), leaves, metrics_variables)
 
     def _write_state(self, state: TrainState) -> None:
-        """Write a ``TrainState`` into the weights, the optimizer and the metrics (Keras's state sync)."""
+        """Write a ``TrainState`` into the weights, the optimizer and the metrics (Keras's state sync); across
+        processes the arrays are gathered first, so the model holds whole arrays on this process's device."""
+        if _across_processes(current_distribution()):
+            state = TrainState(*distribution_module.to_local(tuple(state)))
         tkeys, ntkeys = self._trainable_keys()
         self.set_params(dict(zip(tkeys, state.trainable_variables)), dict(zip(ntkeys, state.non_trainable_variables)))
         layout = getattr(self.optimizer, "_stateless_layout", None)
@@ -429,6 +447,9 @@ class Trainer(Steps):
         from lamina import backend
 
         seed = backend.SEEDS.next_seed()
+        if _across_processes(current_distribution()):  # one seed and process 0's weights in every process
+            seed = int(distribution_module.agree(np.asarray(seed, np.uint32)))
+            self.set_weights(distribution_module.agree(self.get_weights()))
         self._live_state = None
         try:
             cb.on_train_begin()
@@ -483,10 +504,13 @@ class Trainer(Steps):
         else:
             fn = self.make_train_function()
             wait = pacing.wait_for_each_call()
+            spread = current_distribution() if _across_processes(current_distribution()) else None
             for step_index, (xb, yb, swb) in enumerate(source.batches()):
                 cb.on_train_batch_begin(step_index)
                 state = self._current_state(state)
                 swb = data.combine_class_weight(yb, swb, class_weight)
+                if spread:  # each process's batch is its part of the global one
+                    xb, yb, swb = distribution_module.global_batch((xb, yb, swb), spread)
                 logs, state = fn(state, (xb, yb, swb), np.asarray((*seed_epoch, step_index), dtype=np.uint32))
                 self._live_state = state
                 if wait:
@@ -547,7 +571,7 @@ class Trainer(Steps):
         return self._format_logs(logs, return_dict)
 
     def _evaluate_source(self, source: Any, cb_list: Any) -> dict[str, float]:
-        trainable, non_trainable = self.get_params()
+        trainable, non_trainable = self._params_for_call()
         trainable, non_trainable = list(trainable.values()), list(non_trainable.values())
         if cb_list is not None:
             cb_list.on_test_begin()
@@ -566,6 +590,10 @@ class Trainer(Steps):
         """Run the evaluation steps, yielding ``(last batch index, logs, metrics variables)`` after each call."""
         begin = cb_list.on_test_batch_begin if cb_list is not None else (lambda i: None)
         metrics_variables = self._fresh_metrics_variables()
+        dist = current_distribution()
+        spread = _across_processes(dist)
+        if spread:
+            metrics_variables = place_data(metrics_variables, dist)
         if source.is_arrays:
             pacer = pacing.choose_pacer(self._paces, self._compile_config.get("steps_per_execution", "auto"),
                                         "test", source.batch_size, cb_list)
@@ -584,6 +612,8 @@ class Trainer(Steps):
             fn = self._test_fn()
             for step_index, (xb, yb, swb) in enumerate(source.batches()):
                 begin(step_index)
+                if spread:
+                    xb, yb, swb = distribution_module.global_batch((xb, yb, swb), dist)
                 logs, metrics_variables = fn(trainable, non_trainable, metrics_variables, xb, yb, swb)
                 yield step_index, logs, metrics_variables
 
@@ -664,7 +694,7 @@ class Trainer(Steps):
     def _predict_calls(self, x: Any, host: staging.Borrowed, pacer: _Pacer, bounds: list[tuple[int, int]],
                        cb: Any) -> list[Any]:
         """Run the forward calls over ``bounds`` and read every output back to the host."""
-        trainable, non_trainable = self.get_params()
+        trainable, non_trainable = self._params_for_call()
         trainable, non_trainable = list(trainable.values()), list(non_trainable.values())
         dist = current_distribution()
         leaves = jax.tree_util.tree_leaves(x)
@@ -688,6 +718,8 @@ class Trainer(Steps):
             last = i + steps - 1
             cb.on_predict_batch_end(last, {"outputs": out} if cb.wants_batch_logs(last) else None)
         cb.on_predict_end()
+        if _across_processes(dist):
+            return distribution_module.to_host(outs)
         return jax.device_get(outs)
 
     # ------------------------------------------------------------------------- on_batch
@@ -760,12 +792,17 @@ def _pythonify(logs: Any) -> dict[str, float]:
                 flat[key] = value
 
     visit(logs or {})
-    fetched = jax.device_get(flat)
+    fetched = distribution_module.to_host(flat) if distribution_module.is_multi_process() else jax.device_get(flat)
     out = {}
     for key, value in fetched.items():
         array = np.asarray(value)
         out[key] = float(array) if array.ndim == 0 else array
     return out
+
+
+def _across_processes(dist: Any) -> bool:
+    """Whether ``dist`` spans several processes (then arrays are built as global ones)."""
+    return dist is not None and distribution_module.is_multi_process()
 
 
 def _fused_steps(step_at: Any, carry: Any, start: Any, count: Any, size: int) -> Any:
