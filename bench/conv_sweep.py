@@ -18,7 +18,7 @@ Run: ``python -m bench.conv_sweep [--quick] [--only conv2d] [--batches 32 128] [
 >>> sorted({s.kind for s in shapes})
 ['conv1d', 'conv2d', 'conv2d_transpose', 'conv3d', 'depthwise2d', 'separable2d']
 >>> shapes[0].label()
-'conv2d b32 32x32x16 -> 16 k3 s1 same'
+'conv1d b32 32x16 -> 16 k3 s1 same'
 """
 
 from __future__ import annotations
