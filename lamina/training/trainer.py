@@ -428,21 +428,25 @@ class Trainer(Steps):
                     class_weight: Any, validation_freq: int) -> None:
         from lamina import backend
 
-        seed = backend.SEEDS.next_seed()
+        self._fit_seed = backend.SEEDS.next_seed()  # the run's dropout seed; BackupAndRestore may restore one
         self._live_state = None
         try:
             cb.on_train_begin()
             logs: dict[str, float] = {}
-            initial_epoch = max(initial_epoch, int(getattr(self, "_initial_epoch_override", None) or 0))
-            self.__dict__.pop("_initial_epoch_override", None)
+            # Keras's rule (set by BackupAndRestore); lamina also resumes inside the epoch at ``_initial_step``.
+            initial_epoch = int(self.__dict__.pop("_initial_epoch", None) or initial_epoch)
+            first_step = int(self.__dict__.pop("_initial_step", None) or 0)
+            seed = self._fit_seed
             for epoch in range(initial_epoch, epochs):
-                self.reset_metrics()
+                resumed = first_step if epoch == initial_epoch else 0  # metrics hold the resumed epoch's
+                if not resumed:
+                    self.reset_metrics()
                 cb.on_epoch_begin(epoch)
                 self._sync_live_state()
-                state = self._read_state(fresh_metrics=True)
+                state = self._read_state(fresh_metrics=not resumed)
                 self._live_state = state
                 step_logs = None
-                for step_index, step_logs in self._run_epoch(source, (seed, epoch), class_weight, cb):
+                for step_index, step_logs in self._run_epoch(source, (seed, epoch), class_weight, cb, resumed):
                     cb.on_train_batch_end(step_index, _pythonify(step_logs) if cb.wants_batch_logs(step_index)
                                           else None)
                     if self.stop_training:
@@ -460,16 +464,17 @@ class Trainer(Steps):
         finally:
             self._sync_live_state()
 
-    def _run_epoch(self, source: Any, seed_epoch: tuple[int, int], class_weight: Any, cb: Any
+    def _run_epoch(self, source: Any, seed_epoch: tuple[int, int], class_weight: Any, cb: Any, first_step: int = 0
                    ) -> Iterator[tuple[int, Any]]:
-        """Run one epoch's calls, keeping ``_live_state`` current; yields ``(last batch index, logs)``."""
+        """Run one epoch's calls from batch ``first_step``, keeping ``_live_state`` current; yields
+        ``(last batch index, logs)``."""
         seeds = np.asarray(seed_epoch, dtype=np.uint32)
         state = self._live_state
         if source.is_arrays:
             order = source.epoch_order()
             pacer = pacing.choose_pacer(self._paces, self._compile_config.get("steps_per_execution", "auto"),
                                         "train", source.batch_size, cb)
-            for i, start, size, steps in pacer.calls(source.batch_bounds()):
+            for i, start, size, steps in pacer.calls(source.batch_bounds(), first_step):
                 cb.on_train_batch_begin(i)
                 state = self._current_state(state)
                 data_args = (source.x_dev, source.y_dev, source.sw_dev, order, start)
@@ -484,6 +489,8 @@ class Trainer(Steps):
             fn = self.make_train_function()
             wait = pacing.wait_for_each_call()
             for step_index, (xb, yb, swb) in enumerate(source.batches()):
+                if step_index < first_step:
+                    continue  # done before the run was interrupted (BackupAndRestore)
                 cb.on_train_batch_begin(step_index)
                 state = self._current_state(state)
                 swb = data.combine_class_weight(yb, swb, class_weight)
