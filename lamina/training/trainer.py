@@ -454,7 +454,7 @@ class Trainer(Steps):
                 self._sync_live_state()
                 logs = _pythonify(step_logs) if step_logs is not None else _pythonify(self.get_metrics_result())
                 if val_source is not None and (epoch + 1) % validation_freq == 0:
-                    val_logs = self._evaluate_source(val_source, cb_list=None)
+                    val_logs = self._evaluate_source(val_source, cb)  # Keras: the test hooks run too
                     logs.update({f"val_{k}": v for k, v in val_logs.items()})
                 logs = dict(sorted(logs.items()))
                 cb.on_epoch_end(epoch, logs)
