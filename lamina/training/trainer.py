@@ -428,6 +428,7 @@ class Trainer(Steps):
                     class_weight: Any, validation_freq: int) -> None:
         from lamina import backend
 
+        finished = False
         self._fit_seed = backend.SEEDS.next_seed()  # the run's dropout seed; BackupAndRestore may restore one
         self._live_state = None
         try:
@@ -460,9 +461,13 @@ class Trainer(Steps):
                 cb.on_epoch_end(epoch, logs)
                 if self.stop_training:
                     break
-            cb.on_train_end(logs)
+            finished = True
         finally:
             self._sync_live_state()
+            if epochs > 0 and hasattr(self.optimizer, "finalize_variable_values"):
+                self.optimizer.finalize_variable_values(self.trainable_weights)  # Keras: EMA weights, if any
+        if finished:
+            cb.on_train_end(logs)
 
     def _run_epoch(self, source: Any, seed_epoch: tuple[int, int], class_weight: Any, cb: Any, first_step: int = 0
                    ) -> Iterator[tuple[int, Any]]:
@@ -554,10 +559,10 @@ class Trainer(Steps):
         return self._format_logs(logs, return_dict)
 
     def _evaluate_source(self, source: Any, cb_list: Any) -> dict[str, float]:
+        if cb_list is not None:
+            cb_list.on_test_begin()  # first: a callback may change the weights (SwapEMAWeights)
         trainable, non_trainable = self.get_params()
         trainable, non_trainable = list(trainable.values()), list(non_trainable.values())
-        if cb_list is not None:
-            cb_list.on_test_begin()
         logs = None
         for step_index, logs, _ in self._test_steps(source, cb_list, trainable, non_trainable):
             if cb_list is not None:
@@ -671,6 +676,7 @@ class Trainer(Steps):
     def _predict_calls(self, x: Any, host: staging.Borrowed, pacer: _Pacer, bounds: list[tuple[int, int]],
                        cb: Any) -> list[Any]:
         """Run the forward calls over ``bounds`` and read every output back to the host."""
+        cb.on_predict_begin()  # first: a callback may change the weights (SwapEMAWeights)
         trainable, non_trainable = self.get_params()
         trainable, non_trainable = list(trainable.values()), list(non_trainable.values())
         dist = current_distribution()
@@ -681,7 +687,6 @@ class Trainer(Steps):
         elif all(host.can_stage(a) for a in leaves):
             x_dev = place_data(jax.tree_util.tree_map(host.put, x), dist)
         outs = []
-        cb.on_predict_begin()
         for i, start, size, steps in pacer.calls(bounds):
             cb.on_predict_batch_begin(i)
             if x_dev is not None:
