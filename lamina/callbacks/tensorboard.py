@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from lamina.callbacks import event_file
 from lamina.callbacks.callback import Callback, Logs
+from lamina.callbacks.event_file import EventFileWriter, histogram_summary, scalar_summary, string_summary
 
 
 class TensorBoard(Callback):
@@ -74,7 +74,7 @@ class TensorBoard(Callback):
         self._global_train_batch = 0
         self._global_test_batch = 0
         self._last_train_batch = -1
-        self._writers: dict[str, event_file.EventFileWriter] = {}
+        self._writers: dict[str, EventFileWriter] = {}
         self._batch_start_time = 0.0
         self._epoch_start_time = 0.0
         self._epoch_start_iterations = 0
@@ -89,9 +89,9 @@ class TensorBoard(Callback):
         if self.write_graph:
             self._write_model_graph()
 
-    def _writer(self, run: str) -> event_file.EventFileWriter:
+    def _writer(self, run: str) -> EventFileWriter:
         if run not in self._writers:
-            self._writers[run] = event_file.EventFileWriter(self._train_dir if run == "train" else self._val_dir)
+            self._writers[run] = EventFileWriter(self._train_dir if run == "train" else self._val_dir)
         return self._writers[run]
 
     def _close_writers(self) -> None:
@@ -99,7 +99,7 @@ class TensorBoard(Callback):
             writer.close()
 
     def _scalar(self, run: str, tag: str, value: Any, step: int) -> None:
-        self._writer(run).add_summary(event_file.scalar_summary(tag, float(np.asarray(value))), step)
+        self._writer(run).add_summary(scalar_summary(tag, float(np.asarray(value))), step)
 
     def _write_model_graph(self) -> None:
         model = self._model
@@ -110,7 +110,7 @@ class TensorBoard(Callback):
         except Exception as error:  # noqa: BLE001 - as in Keras: a model that cannot serialize writes no graph
             warnings.warn(f"Model failed to serialize as JSON. Ignoring... {error}", stacklevel=3)
             return
-        self._writer("train").add_summary(event_file.string_summary("keras", text, "graph_keras_model", b"1"), 0)
+        self._writer("train").add_summary(string_summary("keras", text, "graph_keras_model", b"1"), 0)
 
     # -------------------------------------------------------------------------- batch pacing
     def needs_every_batch(self, mode: str) -> bool:
@@ -200,7 +200,7 @@ class TensorBoard(Callback):
                 if not path.startswith(f"{model.name}/"):
                     path = f"{model.name}/{path}"  # Keras 3's variable path starts with the model's name
                 tag = f"{path.replace(':', '_')}/histogram"
-                writer.add_summary(event_file.histogram_summary(tag, np.asarray(weight)), epoch)
+                writer.add_summary(histogram_summary(tag, np.asarray(weight)), epoch)
         writer.flush()
 
 
