@@ -130,8 +130,8 @@ def _summary(tag: str, tensor: bytes, metadata: bytes) -> bytes:
 def scalar_summary(tag: str, value: float) -> bytes:
     """A serialized ``Summary`` of one float32 scalar for the ``scalars`` plugin (TensorBoard's ``scalar_pb``).
 
-    >>> scalar_summary("epoch_loss", 0.5)[:12]
-    b'\\n%\\n\\nepoch_loss'
+    >>> scalar_summary("epoch_loss", 0.5)[4:14], len(scalar_summary("epoch_loss", 0.5))
+    (b'epoch_loss', 39)
     """
     tensor = _int_field(1, _DT_FLOAT) + _bytes_field(2, b"") + _bytes_field(5, struct.pack("<f", float(value)))
     return _summary(tag, tensor, _metadata("scalars"))
