@@ -85,6 +85,30 @@ def test_resumed_run_is_bit_exact_with_an_uninterrupted_one(tmp_path, uninterrup
 
 
 @pytest.mark.slow
+def test_resume_with_fused_steps_is_bit_exact(tmp_path):
+    """steps_per_execution=3: backups at call ends (batch 5 ends the second call), resumed from batch 6."""
+    def compiled():
+        model = build(lamina)
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                      steps_per_execution=3)
+        return model
+
+    model = compiled()
+    model.fit(X, Y, **FIT)
+    expected = model.get_weights()
+    backup_dir = str(tmp_path / "backup")
+    model = compiled()
+    with pytest.raises(RuntimeError, match="interrupted"):
+        model.fit(X, Y, callbacks=[lamina.callbacks.BackupAndRestore(backup_dir, save_freq=3),
+                                   interrupter(lamina, 1, 5)], **FIT)
+    assert json.loads(open(os.path.join(backup_dir, "training_metadata.json")).read())["lamina"]["next_batch"] == 6
+    model = compiled()
+    model.fit(X, Y, callbacks=[lamina.callbacks.BackupAndRestore(backup_dir, save_freq=3)], **FIT)
+    for got, want in zip(model.get_weights(), expected):
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.slow
 def test_files_and_metadata_match_keras(tmp_path):
     import keras
 
