@@ -58,3 +58,28 @@ def test_keras2_batch_aliases_and_wants_batch_logs():
     assert listed.wants_batch_logs(0)
     listed.on_test_end({})
     assert not listed.wants_batch_logs(0)
+
+
+def test_hook_order_in_fit_with_validation_matches_keras():
+    """fit's validation runs the test hooks (Keras passes fit's callbacks to its evaluate)."""
+    import keras
+    import numpy as np
+
+    import lamina
+
+    hooks = ["on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end", "on_train_batch_begin",
+             "on_train_batch_end", "on_test_begin", "on_test_end", "on_test_batch_begin", "on_test_batch_end"]
+    x, y = np.ones((8, 3), "float32"), np.ones((8, 1), "float32")
+    sequences = []
+    for lib in (lamina, keras):
+        seen = []
+
+        def recording(hook, seen=seen):
+            return lambda *args, **kwargs: seen.append((hook, *[a for a in args if isinstance(a, int)]))
+
+        recorder = lib.callbacks.LambdaCallback(**{hook: recording(hook) for hook in hooks})
+        model = lib.Sequential([lib.layers.Input((3,)), lib.layers.Dense(1)])
+        model.compile(optimizer="sgd", loss="mse")
+        model.fit(x, y, batch_size=4, epochs=2, verbose=0, validation_data=(x[:4], y[:4]), callbacks=[recorder])
+        sequences.append(seen)
+    assert sequences[0] == sequences[1]
