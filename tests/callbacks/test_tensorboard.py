@@ -122,31 +122,53 @@ def as_keyed(calls):
     return sorted((run, tag, step) for run, tag, _, step in calls)
 
 
-@pytest.mark.parametrize("update_freq", ["epoch", "batch"])
-def test_scalars_and_histograms_match_keras(tmp_path, update_freq):
+@pytest.mark.parametrize("update_freq, steps_per_second", [("epoch", False), ("batch", False), ("batch", True)])
+def test_scalars_and_histograms_match_keras(tmp_path, update_freq, steps_per_second):
     import keras
 
     mine, theirs = models_with_same_weights()
     recorder = RecordingSummary()
-    keras_cb = keras.callbacks.TensorBoard(str(tmp_path / "keras"), histogram_freq=1, write_graph=False,
-                                           update_freq=update_freq)
+    settings = dict(histogram_freq=1, write_graph=False, update_freq=update_freq,
+                    write_steps_per_second=steps_per_second)
+    keras_cb = keras.callbacks.TensorBoard(str(tmp_path / "keras"), **settings)
     keras_cb._summary_module = recorder
     theirs.fit(X, Y, callbacks=[keras_cb], **FIT)
-    mine.fit(X, Y, callbacks=[lamina.callbacks.TensorBoard(str(tmp_path / "mine"), histogram_freq=1,
-                                                           write_graph=False, update_freq=update_freq)], **FIT)
+    mine.fit(X, Y, callbacks=[lamina.callbacks.TensorBoard(str(tmp_path / "mine"), **settings)], **FIT)
     written = [(run, tag, value, step) for run in ("train", "validation")
                for tag, value, step in read_run(tmp_path / "mine" / run)]
     assert as_keyed(written) == as_keyed(recorder.calls)  # each tag once per step: nothing written twice
     expected = {(run, tag, step): value for run, tag, value, step in recorder.calls}
     for run, tag, value, step in written:
         want = expected[(run, tag, step)]
-        if tag.endswith("/histogram"):
+        if "steps_per_second" in tag:
+            assert value > 0  # a timing: only its presence and sign can match
+        elif tag.endswith("/histogram"):
             np.testing.assert_allclose(value, tensor_util.make_ndarray(histogram_pb(tag, want).value[0].tensor),
                                        atol=1e-5, err_msg=tag)
         else:
             np.testing.assert_allclose(value, want, rtol=1e-5, atol=1e-6, err_msg=f"{run}/{tag}@{step}")
     tags = {tag for tag, _, _ in read_run(tmp_path / "mine" / "validation")}
     assert tags == {"epoch_loss", "epoch_mae", "evaluation_loss_vs_iterations", "evaluation_mae_vs_iterations"}
+
+
+def test_standalone_evaluate_writes_evaluation_scalars_as_keras(tmp_path):
+    import keras
+
+    mine, theirs = models_with_same_weights()
+    theirs.fit(X, Y, **FIT)
+    mine.fit(X, Y, **FIT)
+    recorder = RecordingSummary()
+    keras_cb = keras.callbacks.TensorBoard(str(tmp_path / "keras"), write_graph=False)
+    keras_cb._summary_module = recorder
+    theirs.evaluate(XV, YV, verbose=0, callbacks=[keras_cb])
+    mine.evaluate(XV, YV, verbose=0, callbacks=[lamina.callbacks.TensorBoard(str(tmp_path / "mine"),
+                                                                             write_graph=False)])
+    run = read_run(tmp_path / "mine" / "validation")
+    written = [("validation", tag, float(value), step) for tag, value, step in run]
+    assert as_keyed(written) == as_keyed(recorder.calls)
+    assert {step for *_, step in written} == {12}  # the optimizer's iterations: 3 epochs of 4 steps
+    for (_, tag, value, _), (_, their_tag, their_value, _) in zip(sorted(written), sorted(recorder.calls)):
+        assert tag == their_tag and value == pytest.approx(their_value, rel=1e-5)
 
 
 def test_batch_frequency_counts_over_the_run_and_event_files_load_in_tensorboard(tmp_path):
