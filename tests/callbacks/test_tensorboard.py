@@ -97,6 +97,8 @@ class RecordingSummary:
 def models_with_same_weights():
     import keras
 
+    keras.backend.clear_session()  # the same automatic names (the tags hold them) however many models came before
+    lamina.backend.clear_session()
     keras.utils.set_random_seed(1)
     theirs = keras.Sequential([keras.Input((5,)), keras.layers.Dense(4, activation="tanh"), keras.layers.Dense(1)])
     mine = lamina.Sequential([lamina.layers.Input((5,)), lamina.layers.Dense(4, activation="tanh"),
