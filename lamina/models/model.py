@@ -364,6 +364,15 @@ class Model(Trainer, Layer):
             raise ValueError(f"Invalid keyword arguments: {sorted(unknown)}")
         load_weights(self, filepath, skip_mismatch=skip_mismatch, by_name=kwargs.get("by_name"))
 
+    def to_json(self, **kwargs: Any) -> str:
+        """The model's config as Keras's JSON text (``json.dumps`` arguments pass through); read it back with
+        ``lamina.models.model_from_json``."""
+        import json
+
+        from lamina.saving import keras_file  # saving sits above models
+
+        return json.dumps(keras_file.model_config(self), **kwargs)
+
     # ------------------------------------------------------------------------------------ config
     def get_config(self) -> dict[str, Any]:
         if not self._functional:

@@ -29,6 +29,9 @@ import optax
 
 from lamina import naming
 from lamina.optimizers import legacy, schedules
+from lamina.optimizers.ema import assign_averages as _assign_averages
+from lamina.optimizers.ema import check_ema as _check_ema
+from lamina.optimizers.ema import ema_step as _ema_step
 
 __all__ = [
     "Optimizer",
@@ -141,7 +144,7 @@ class Optimizer:
                 f"clipnorm={clipnorm}, clipvalue={clipvalue}, global_clipnorm={global_clipnorm}"
             )
         if use_ema:
-            raise NotImplementedError("use_ema=True is not supported by lamina yet; pass use_ema=False.")
+            _check_ema(ema_momentum, ema_overwrite_frequency)
         if gradient_accumulation_steps:
             raise NotImplementedError("gradient_accumulation_steps is not supported by lamina yet.")
         self.name = name if name is not None else naming.auto_name(type(self).__name__)
@@ -300,6 +303,8 @@ class Optimizer:
         if not self._is_schedule:
             state["learning_rate"] = np.asarray(self._learning_rate, np.float32)
         state.update(self.gradient_transformation().init(params))
+        if self.use_ema:  # Keras's "average" variables, zeros until the first step
+            state["average"] = jax.tree_util.tree_map(lambda p: np.zeros(np.shape(p), _dtype_of(p)), params)
         return jax.device_put(state)
 
     def build(self, params: PyTree) -> None:
@@ -380,6 +385,8 @@ class Optimizer:
         )
         new_params = optax.apply_updates(params, updates)
         new_state = {**state, **tx_state, "iterations": state["iterations"] + 1}
+        if self.use_ema:
+            new_params, new_state["average"] = _ema_step(self, new_params, state["average"], state["iterations"])
         return new_params, new_state
 
     def matches(self, state: Any, params: PyTree) -> bool:
@@ -388,7 +395,7 @@ class Optimizer:
             return False
         if ("learning_rate" in state) == self._is_schedule:
             return False
-        if sorted(state["slots"]) != sorted(self._slot_names()):
+        if sorted(state["slots"]) != sorted(self._slot_names()) or ("average" in state) != self.use_ema:
             return False
         want = jax.tree_util.tree_structure(params)
         for tree in state["slots"].values():
@@ -418,6 +425,10 @@ class Optimizer:
             out.append(np.asarray(self.learning_rate, np.float32))
         if self.state is None:
             return out
+        if self.use_ema:  # after the learning rate, before the slots, as Keras creates them
+            averages = jax.tree_util.tree_leaves(self.state["average"])
+            order = self._leaf_order if len(self._leaf_order) == len(averages) else range(len(averages))
+            out.extend(np.asarray(averages[i]) for i in order)
         for group in self._slot_groups():
             per_slot = {n: jax.tree_util.tree_leaves(self.state["slots"][n]) for n in group}
             count = len(per_slot[group[0]])
@@ -431,7 +442,8 @@ class Optimizer:
         """Set ``self.state`` from arrays in :attr:`variables` order (e.g. read from a ``.keras`` file)."""
         state = self.init(params)
         n_leaves = len(jax.tree_util.tree_leaves(params))
-        expected = 1 + (not self._is_schedule) + n_leaves * len(self._slot_names()) + len(state["extra"])
+        expected = (1 + (not self._is_schedule) + n_leaves * (len(self._slot_names()) + self.use_ema)
+                    + len(state["extra"]))
         if len(values) != expected:
             raise ValueError(
                 f"Optimizer '{self.name}' expects {expected} variables for {n_leaves} weights, but "
@@ -444,6 +456,11 @@ class Optimizer:
         _, order = _ordered_leaves(params)
         treedef = jax.tree_util.tree_structure(params)
         ref = jax.tree_util.tree_leaves(params)
+        if self.use_ema:
+            averages: list[Any] = [None] * n_leaves
+            for i in range(n_leaves):
+                averages[order[i]] = jnp.asarray(values.pop(0), jnp.asarray(ref[order[i]]).dtype)
+            state["average"] = jax.tree_util.tree_unflatten(treedef, averages)
         for group in self._slot_groups():
             per_slot: dict[str, list[Any]] = {n: [None] * n_leaves for n in group}
             for i in range(n_leaves):
@@ -461,6 +478,11 @@ class Optimizer:
             state["extra"][key] = jnp.asarray(values.pop(0), state["extra"][key].dtype)
         self.state = state
         return state
+
+    def finalize_variable_values(self, var_list: list[Any]) -> None:
+        """Keras's end of ``fit``: with ``use_ema``, set the model's trainable weights to their moving averages."""
+        if self.use_ema and self.state is not None and "average" in self.state:
+            _assign_averages(self, var_list)
 
     # ------------------------------------------------------------------------------------- config
     def get_config(self) -> dict[str, Any]:

@@ -85,10 +85,11 @@ class Pacer:
         calls = min(range(fewest, max(fewest, most) + 1), key=lambda c: (full % c, c))
         return max(1, full // calls)
 
-    def calls(self, bounds: list[tuple[int, int]]) -> Iterator[tuple[int, int, int, int]]:
-        """``(first batch index, start row, batch size, steps)`` for each call over batches ``(start, size)``."""
+    def calls(self, bounds: list[tuple[int, int]], first: int = 0) -> Iterator[tuple[int, int, int, int]]:
+        """``(first batch index, start row, batch size, steps)`` for each call over batches ``(start, size)``,
+        from batch ``first``."""
         full = sum(1 for _, size in bounds if size == bounds[0][1]) if bounds else 0
-        i = 0
+        i = first
         while i < len(bounds):
             start, size = bounds[i]
             steps = self.steps_per_call(full)

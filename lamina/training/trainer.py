@@ -446,24 +446,30 @@ class Trainer(Steps):
                     class_weight: Any, validation_freq: int) -> None:
         from lamina import backend
 
+        finished = False
         seed = backend.SEEDS.next_seed()
         if _across_processes(current_distribution()):  # one seed and process 0's weights in every process
             seed = int(distribution_module.agree(np.asarray(seed, np.uint32)))
             self.set_weights(distribution_module.agree(self.get_weights()))
+        self._fit_seed = seed  # the run's dropout seed; BackupAndRestore may restore one
         self._live_state = None
         try:
             cb.on_train_begin()
             logs: dict[str, float] = {}
-            initial_epoch = max(initial_epoch, int(getattr(self, "_initial_epoch_override", None) or 0))
-            self.__dict__.pop("_initial_epoch_override", None)
+            # Keras's rule (set by BackupAndRestore); lamina also resumes inside the epoch at ``_initial_step``.
+            initial_epoch = int(self.__dict__.pop("_initial_epoch", None) or initial_epoch)
+            first_step = int(self.__dict__.pop("_initial_step", None) or 0)
+            seed = self._fit_seed
             for epoch in range(initial_epoch, epochs):
-                self.reset_metrics()
+                resumed = first_step if epoch == initial_epoch else 0  # metrics hold the resumed epoch's
+                if not resumed:
+                    self.reset_metrics()
                 cb.on_epoch_begin(epoch)
                 self._sync_live_state()
-                state = self._read_state(fresh_metrics=True)
+                state = self._read_state(fresh_metrics=not resumed)
                 self._live_state = state
                 step_logs = None
-                for step_index, step_logs in self._run_epoch(source, (seed, epoch), class_weight, cb):
+                for step_index, step_logs in self._run_epoch(source, (seed, epoch), class_weight, cb, resumed):
                     cb.on_train_batch_end(step_index, _pythonify(step_logs) if cb.wants_batch_logs(step_index)
                                           else None)
                     if self.stop_training:
@@ -471,26 +477,31 @@ class Trainer(Steps):
                 self._sync_live_state()
                 logs = _pythonify(step_logs) if step_logs is not None else _pythonify(self.get_metrics_result())
                 if val_source is not None and (epoch + 1) % validation_freq == 0:
-                    val_logs = self._evaluate_source(val_source, cb_list=None)
+                    val_logs = self._evaluate_source(val_source, cb)  # Keras: the test hooks run too
                     logs.update({f"val_{k}": v for k, v in val_logs.items()})
                 logs = dict(sorted(logs.items()))
                 cb.on_epoch_end(epoch, logs)
                 if self.stop_training:
                     break
-            cb.on_train_end(logs)
+            finished = True
         finally:
             self._sync_live_state()
+            if epochs > 0 and hasattr(self.optimizer, "finalize_variable_values"):
+                self.optimizer.finalize_variable_values(self.trainable_weights)  # Keras: EMA weights, if any
+        if finished:
+            cb.on_train_end(logs)
 
-    def _run_epoch(self, source: Any, seed_epoch: tuple[int, int], class_weight: Any, cb: Any
+    def _run_epoch(self, source: Any, seed_epoch: tuple[int, int], class_weight: Any, cb: Any, first_step: int = 0
                    ) -> Iterator[tuple[int, Any]]:
-        """Run one epoch's calls, keeping ``_live_state`` current; yields ``(last batch index, logs)``."""
+        """Run one epoch's calls from batch ``first_step``, keeping ``_live_state`` current; yields
+        ``(last batch index, logs)``."""
         seeds = np.asarray(seed_epoch, dtype=np.uint32)
         state = self._live_state
         if source.is_arrays:
             order = source.epoch_order()
             pacer = pacing.choose_pacer(self._paces, self._compile_config.get("steps_per_execution", "auto"),
                                         "train", source.batch_size, cb)
-            for i, start, size, steps in pacer.calls(source.batch_bounds()):
+            for i, start, size, steps in pacer.calls(source.batch_bounds(), first_step):
                 cb.on_train_batch_begin(i)
                 state = self._current_state(state)
                 data_args = (source.x_dev, source.y_dev, source.sw_dev, order, start)
@@ -506,6 +517,8 @@ class Trainer(Steps):
             wait = pacing.wait_for_each_call()
             spread = current_distribution() if _across_processes(current_distribution()) else None
             for step_index, (xb, yb, swb) in enumerate(source.batches()):
+                if step_index < first_step:
+                    continue  # done before the run was interrupted (BackupAndRestore)
                 cb.on_train_batch_begin(step_index)
                 state = self._current_state(state)
                 swb = data.combine_class_weight(yb, swb, class_weight)
@@ -571,10 +584,10 @@ class Trainer(Steps):
         return self._format_logs(logs, return_dict)
 
     def _evaluate_source(self, source: Any, cb_list: Any) -> dict[str, float]:
+        if cb_list is not None:
+            cb_list.on_test_begin()  # first: a callback may change the weights (SwapEMAWeights)
         trainable, non_trainable = self._params_for_call()
         trainable, non_trainable = list(trainable.values()), list(non_trainable.values())
-        if cb_list is not None:
-            cb_list.on_test_begin()
         logs = None
         for step_index, logs, _ in self._test_steps(source, cb_list, trainable, non_trainable):
             if cb_list is not None:
@@ -694,6 +707,7 @@ class Trainer(Steps):
     def _predict_calls(self, x: Any, host: staging.Borrowed, pacer: _Pacer, bounds: list[tuple[int, int]],
                        cb: Any) -> list[Any]:
         """Run the forward calls over ``bounds`` and read every output back to the host."""
+        cb.on_predict_begin()  # first: a callback may change the weights (SwapEMAWeights)
         trainable, non_trainable = self._params_for_call()
         trainable, non_trainable = list(trainable.values()), list(non_trainable.values())
         dist = current_distribution()
@@ -704,7 +718,6 @@ class Trainer(Steps):
         elif all(host.can_stage(a) for a in leaves):
             x_dev = place_data(jax.tree_util.tree_map(host.put, x), dist)
         outs = []
-        cb.on_predict_begin()
         for i, start, size, steps in pacer.calls(bounds):
             cb.on_predict_batch_begin(i)
             if x_dev is not None:
