@@ -58,7 +58,7 @@ def _builtin_module(obj: Any) -> str | None:
         if module == prefix or module.startswith(prefix + "."):
             namespace = importlib.import_module(prefix)
             if name is not None and getattr(namespace, name, None) is obj:
-                return public
+                return getattr(obj, "_keras_module", public) if inspect.isclass(obj) else public
     return None
 
 
