@@ -26,9 +26,11 @@ def _serialize(obj: Any) -> Any:
 def _deserialize(config: Any) -> Any:
     if config is None:
         return None
-    from lamina.quantizers import deserialize  # inside: the package imports this module
+    from lamina.quantizers.quantizers import Quantizer
+    from lamina.saving.serialization_lib import deserialize_keras_object  # inside: saving sits above quantizers
 
-    return deserialize(config)
+    return deserialize_keras_object(config, module_objects={"Quantizer": Quantizer,
+                                                            "AbsMaxQuantizer": AbsMaxQuantizer})
 
 
 class QuantizationConfig:
