@@ -20,6 +20,7 @@ _SUBMODULES = {
     "activations", "applications", "backend", "callbacks", "config", "constraints", "datasets", "distribution",
     "dtype_policies", "explain", "initializers", "layers", "legacy", "losses", "metrics", "mixed_precision", "models",
     "ops", "optimizers", "preprocessing", "random", "regularizers", "saving", "tree", "utils", "visualization",
+    "quantizers", "distillation", "export", "wrappers",
 }
 #: top-level names as in Keras 3 (``keras.Layer``...): ``name -> (module, attribute)``, imported on first use.
 _ATTRIBUTES = {
@@ -35,12 +36,17 @@ _ATTRIBUTES = {
     "Optimizer": ("lamina.optimizers", "Optimizer"),
     "Loss": ("lamina.losses", "Loss"),
     "Metric": ("lamina.metrics", "Metric"),
-    "Operation": ("lamina.ops", "Operation"),
+    "Operation": ("lamina.ops.operation", "Operation"),
     "DTypePolicy": ("lamina.dtype_policies", "DTypePolicy"),
     "FloatDTypePolicy": ("lamina.dtype_policies", "FloatDTypePolicy"),
     "name_scope": ("lamina.scopes", "name_scope"),
     "device": ("lamina.scopes", "device"),
     "remat": ("lamina.scopes", "remat"),
+    "RematScope": ("lamina.scopes", "RematScope"),
+    "StatelessScope": ("lamina.stateless_scope", "StatelessScope"),
+    "SymbolicScope": ("lamina.stateless_scope", "SymbolicScope"),
+    "Function": ("lamina.function", "Function"),
+    "Quantizer": ("lamina.quantizers", "Quantizer"),
 }
 
 

@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from lamina.dtype_policies import DTypePolicy, dtype_policy, set_dtype_policy
 
 __all__ = ["DTypePolicy", "Policy", "dtype_policy", "global_policy", "set_dtype_policy", "set_global_policy"]
@@ -19,3 +21,11 @@ __all__ = ["DTypePolicy", "Policy", "dtype_policy", "global_policy", "set_dtype_
 Policy = DTypePolicy
 global_policy = dtype_policy
 set_global_policy = set_dtype_policy
+
+
+def __getattr__(name: str) -> Any:
+    if name == "LossScaleOptimizer":  # imported on use: optimizers are heavier than this module
+        from lamina.optimizers.loss_scale_optimizer import LossScaleOptimizer
+
+        return LossScaleOptimizer
+    raise AttributeError(f"module 'lamina.mixed_precision' has no attribute {name!r}")

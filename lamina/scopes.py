@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, NamedTuple
 
 _STATE = threading.local()
 
@@ -106,3 +106,86 @@ def remat(f: Any) -> Any:
     import jax
 
     return jax.checkpoint(f)
+
+
+class RematMode(NamedTuple):
+    mode: str | None
+    output_size_threshold: int
+    layer_names: list[str]
+
+
+_REMAT_MODES = ("full", "activations", "larger_than", "list_of_layers", None)
+
+
+class RematScope:
+    """Layers created inside recompute their activations in the backward pass instead of storing them.
+
+    ``mode``: ``"full"`` (every layer), ``"activations"`` (only the ``activation`` of layers that have one),
+    ``"larger_than"`` (layers whose output has more than ``output_size_threshold`` elements),
+    ``"list_of_layers"`` (the layers named in ``layer_names``) or None (off, e.g. inside an outer scope).
+
+    >>> with RematScope(mode="list_of_layers", layer_names=["big"]):
+    ...     get_current_remat_mode().layer_names
+    ['big']
+    >>> get_current_remat_mode() is None
+    True
+    """
+
+    def __init__(self, mode: str | None = "full", output_size_threshold: int = 1024,
+                 layer_names: list[str] | None = None) -> None:
+        if mode not in _REMAT_MODES:
+            raise ValueError(f"Invalid mode '{mode}'. Supported modes are: 'full', 'activations', 'larger_than', "
+                             "'list_of_layers', or  None.")
+        self.mode = mode
+        self.output_size_threshold = output_size_threshold
+        self.layer_names = layer_names or []
+        self._pop_on_exit = False
+
+    def __enter__(self) -> RematScope:
+        if not hasattr(_STATE, "remat"):
+            _STATE.remat = []
+        _STATE.remat.append(self)
+        self._pop_on_exit = True
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._pop_on_exit:
+            _STATE.remat.pop()
+            self._pop_on_exit = False
+
+
+def get_current_remat_mode() -> RematMode | None:
+    """The innermost ``RematScope``'s settings (None outside any, or when its mode is None)."""
+    stack = getattr(_STATE, "remat", [])
+    if not stack or stack[-1].mode is None:
+        return None
+    scope = stack[-1]
+    return RematMode(scope.mode, scope.output_size_threshold, scope.layer_names)
+
+
+def rematerialized_call(layer: Any, call: Any, inputs: Any) -> Any:
+    """``layer``'s ``call`` wrapped as its remat mode (set when the layer was created) asks."""
+    import math
+
+    import jax
+
+    mode = layer.__dict__.get("_remat_mode")
+    if mode is None or any(not w.trainable for w in layer.weights):
+        return call  # state updates (moving statistics) cannot leave a recomputed function
+    if mode.mode == "full" or (mode.mode == "list_of_layers" and layer.name in mode.layer_names):
+        return remat(call)
+    if mode.mode == "larger_than":
+        specs = jax.eval_shape(lambda x: call(x), inputs)
+        size = sum(math.prod(s.shape) for s in jax.tree_util.tree_leaves(specs))
+        return remat(call) if size and size > mode.output_size_threshold else call
+    if mode.mode == "activations" and getattr(layer, "activation", None) is not None:
+        def with_remat_activation(*args: Any, **kwargs: Any) -> Any:
+            original = layer.activation
+            object.__setattr__(layer, "activation", remat(original))
+            try:
+                return call(*args, **kwargs)
+            finally:
+                object.__setattr__(layer, "activation", original)
+
+        return with_remat_activation
+    return call

@@ -17,6 +17,7 @@ whole forward pass is a pure function of one pytree and ``jax.grad``/``jit``/sha
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import math
 import threading
@@ -27,7 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lamina import backend, dtype_policies, initializers, naming
+from lamina import backend, dtype_policies, initializers, naming, scopes
 from lamina.array_value import ArrayValue
 from lamina.graph import History, KerasTensor, Node, any_symbolic, map_structure
 from lamina.layers.masks import attach, fill_masks, get_mask, output_mask, takes_mask
@@ -185,7 +186,7 @@ class Weight(ArrayValue):
                 f"{self.shape}."
             )
         scope = CallScope.current()
-        if scope is not None and id(self) in scope.values:
+        if scope is not None and (id(self) in scope.values or getattr(scope, "stateless", False)):
             scope.updates[id(self)] = value
         else:
             self._value = value
@@ -245,6 +246,27 @@ class Layer(Operation):
     _allowed_kwargs = ("input_shape", "batch_input_shape", "batch_size", "input_dim", "dtype", "name",
                        "trainable", "activity_regularizer", "weights", "autocast", "seed_generator")
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A ``build`` a subclass writes marks the layer built when called directly (``layer.build(shape)``),
+        as in Keras."""
+        super().__init_subclass__(**kwargs)
+        build = cls.__dict__.get("build")
+        if build is None or getattr(build, "_marks_built", False):
+            return
+
+        @functools.wraps(build)
+        def build_and_mark(self: Layer, *args: Any, **kw: Any) -> Any:
+            result = build(self, *args, **kw)
+            shape = args[0] if args else (next(iter(kw.values())) if len(kw) == 1 else None)
+            if type(self).build is build_and_mark and not self.built and shape is not None:
+                if self._build_input_shape is None:
+                    self._build_input_shape = _normalize_shape(shape)
+                self.built = True
+            return result
+
+        build_and_mark._marks_built = True  # type: ignore[attr-defined]
+        cls.build = build_and_mark  # type: ignore[method-assign]
+
     def __init__(self, *, name: str | None = None, trainable: bool = True, dtype: Any = None,
                  input_shape: Sequence[int | None] | None = None,
                  batch_input_shape: Sequence[int | None] | None = None, batch_size: int | None = None,
@@ -266,6 +288,7 @@ class Layer(Operation):
         self._build_input_shape: Any = None
         self._batch_input_shape = _batch_shape_from_args(self.name, input_shape, batch_input_shape,
                                                          batch_size, input_dim)
+        self.__dict__["_remat_mode"] = scopes.get_current_remat_mode()  # RematScope at creation, as in Keras
 
     # -- tracking
     def __setattr__(self, name: str, value: Any) -> None:
@@ -625,14 +648,17 @@ class Layer(Operation):
             kwargs = {**kwargs, "training": training}
         scope = CallScope.current()
         target = self._autocast_target(scope)
+        call = self.call if self.__dict__.get("_remat_mode") is None else \
+            scopes.rematerialized_call(self, lambda x: self.call(x, *args, **kwargs), inputs)
+        call_args = (args, kwargs) if call == self.call else ((), {})
         if target is _KEEP:
-            out = self.call(inputs, *args, **kwargs)
+            out = call(inputs, *call_args[0], **call_args[1])
         elif scope is None:
             with CallScope(training=training) as outer, _AutocastScope(outer, target, self.weights):
-                out = self.call(inputs, *args, **kwargs)
+                out = call(inputs, *call_args[0], **call_args[1])
         else:
             with _AutocastScope(scope, target, self.weights):
-                out = self.call(inputs, *args, **kwargs)
+                out = call(inputs, *call_args[0], **call_args[1])
         if self.activity_regularizer is not None:
             for output in _leaves(out):
                 if hasattr(output, "shape") and hasattr(output, "dtype"):

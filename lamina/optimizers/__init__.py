@@ -983,7 +983,7 @@ _BY_LOWER = {k.lower(): v for k, v in _CLASSES.items()}
 
 
 def _class_for(name: str) -> type[Optimizer]:
-    cls = _CLASSES.get(name) or _BY_LOWER.get(name.lower().replace("_", ""))
+    cls = _CLASSES.get(name) or _BY_LOWER.get(name.lower().replace("_", "")) or _own_module_class(name)
     if cls is None:
         raise ValueError(
             f"Could not interpret optimizer identifier: {name!r}. Known optimizers: "
@@ -1032,3 +1032,28 @@ def get(identifier: Any) -> Optimizer:
         f"Could not interpret optimizer identifier: {identifier!r}. Pass a name such as 'adam', an "
         "optimizer instance such as lamina.optimizers.Adam(1e-3), or a serialized dict."
     )
+
+
+# --------------------------------------------------------------- optimizers in their own modules (imported on use)
+_OWN_MODULES = {
+    "Adafactor": "lamina.optimizers.adafactor",
+    "Muon": "lamina.optimizers.muon",
+    "ScheduleFreeAdamW": "lamina.optimizers.schedule_free_adamw",
+    "LossScaleOptimizer": "lamina.optimizers.loss_scale_optimizer",
+    "MultiOptimizer": "lamina.optimizers.multi_optimizer",
+    "OptimizerMap": "lamina.optimizers.multi_optimizer",
+}
+__all__ += sorted(_OWN_MODULES)
+
+
+def _own_module_class(name: str) -> Any:
+    import importlib
+
+    wanted = {k.lower(): k for k in _OWN_MODULES}.get(name.lower().replace("_", ""))
+    return getattr(importlib.import_module(_OWN_MODULES[wanted]), wanted) if wanted else None
+
+
+def __getattr__(name: str) -> Any:
+    if name in _OWN_MODULES:
+        return _own_module_class(name)
+    raise AttributeError(f"module 'lamina.optimizers' has no attribute {name!r}")

@@ -16,6 +16,7 @@ members, JSON depth and HDF5 datasets (see :mod:`lamina.saving.safety`). Writing
 
 from __future__ import annotations
 
+from lamina.saving.file_editor import KerasFileEditor
 from lamina.saving.keras_file import load_model, load_weights, save_model, save_weights
 from lamina.saving.object_registration import (
     CustomObjectScope,
@@ -28,6 +29,6 @@ from lamina.saving.object_registration import (
 from lamina.saving.safety import UnsafeFileError
 from lamina.saving.serialization_lib import deserialize_keras_object, serialize_keras_object
 
-__all__ = ["save_model", "load_model", "save_weights", "load_weights", "UnsafeFileError", "CustomObjectScope",
-           "custom_object_scope", "get_custom_objects", "get_registered_name", "get_registered_object",
-           "register_keras_serializable", "serialize_keras_object", "deserialize_keras_object"]
+__all__ = ["KerasFileEditor", "save_model", "load_model", "save_weights", "load_weights", "UnsafeFileError",
+           "CustomObjectScope", "custom_object_scope", "get_custom_objects", "get_registered_name",
+           "get_registered_object", "register_keras_serializable", "serialize_keras_object", "deserialize_keras_object"]

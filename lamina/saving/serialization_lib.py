@@ -39,13 +39,14 @@ PLAIN_TYPES = (str, int, float, bool)
 _PUBLIC = (("lamina.layers", "keras.layers"), ("lamina.losses", "keras.losses"), ("lamina.metrics", "keras.metrics"),
            ("lamina.constraints", "keras.constraints"), ("lamina.regularizers", "keras.regularizers"),
            ("lamina.initializers", "keras.initializers"), ("lamina.optimizers", "keras.optimizers"),
-           ("lamina.dtype_policies", "keras"), ("lamina.activations", "keras.activations"))
+           ("lamina.dtype_policies", "keras"), ("lamina.activations", "keras.activations"),
+           ("lamina.quantizers", "keras.quantizers"))
 # Keras public module -> the lamina namespace holding the classes of that name.
 _NAMESPACES = {"keras.layers": "lamina.layers", "keras.losses": "lamina.losses", "keras.metrics": "lamina.metrics",
                "keras.constraints": "lamina.constraints", "keras.regularizers": "lamina.regularizers",
                "keras.initializers": "lamina.initializers", "keras.optimizers": "lamina.optimizers",
                "keras.dtype_policies": "lamina.dtype_policies", "keras.activations": "lamina.activations",
-               "keras.models": "lamina.models"}
+               "keras.models": "lamina.models", "keras.quantizers": "lamina.quantizers"}
 _FUNCTION_MODULES = ("lamina.activations", "lamina.losses", "lamina.metrics")
 
 
@@ -57,7 +58,7 @@ def _builtin_module(obj: Any) -> str | None:
         if module == prefix or module.startswith(prefix + "."):
             namespace = importlib.import_module(prefix)
             if name is not None and getattr(namespace, name, None) is obj:
-                return public
+                return getattr(obj, "_keras_module", public) if inspect.isclass(obj) else public
     return None
 
 

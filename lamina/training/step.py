@@ -174,6 +174,9 @@ class Steps:
         trainable_variables, non_trainable_variables, optimizer_variables, metrics_variables = state
         x, y, sample_weight = unpack_x_y_sample_weight(data)
         grad_fn = self._loss_gradient()
+        if hasattr(self.optimizer, "loss_scale_of"):  # LossScaleOptimizer: differentiate the scaled loss
+            scale = self.optimizer.loss_scale_of(optimizer_variables)
+            grad_fn = _scaled_gradient(self.compute_loss_and_updates, scale)
         (_, aux), grads = grad_fn(trainable_variables, non_trainable_variables, metrics_variables, x, y,
                                   sample_weight, True)
         unscaled_loss, y_pred, non_trainable_variables, metrics_variables = aux
@@ -209,3 +212,12 @@ class Steps:
 
     def _apply_constraints(self, trainable_variables: Any) -> Any:
         return trainable_variables
+
+
+def _scaled_gradient(loss_fn: Any, scale: Any) -> Any:
+    """``value_and_grad`` of ``loss_fn``'s loss times ``scale`` (the unscaled loss stays in the aux)."""
+    def scaled(*args: Any) -> Any:
+        loss, aux = loss_fn(*args)
+        return loss * scale.astype(jnp.result_type(loss)), aux
+
+    return jax.value_and_grad(scaled, has_aux=True)

@@ -58,6 +58,7 @@ _NAMES = {
     "get_registered_name": "lamina.saving",
     "get_registered_object": "lamina.saving",
     "register_keras_serializable": "lamina.saving",
+    "FeatureSpace": "lamina.utils.feature_space",
 }
 
 __all__ = sorted(_NAMES)
