@@ -158,6 +158,12 @@ from lamina.layers.reshaping import (
 )
 from lamina.layers.wrappers import Bidirectional, TimeDistributed, Wrapper
 
+# isort: split
+# -- layers2 (issue 16): the rest of Keras 3's non-image layers
+from lamina.layers.conv_recurrent import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
+
+# -- end layers2
+
 experimental = types.SimpleNamespace(preprocessing=types.SimpleNamespace(Rescaling=Rescaling))
 
 
