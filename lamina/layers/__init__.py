@@ -163,6 +163,8 @@ from lamina.layers.wrappers import Bidirectional, TimeDistributed, Wrapper
 from lamina.layers.audio import MelSpectrogram, STFTSpectrogram
 from lamina.layers.bounding_boxes import MaxNumBoundingBoxes
 from lamina.layers.conv_recurrent import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
+from lamina.layers.jax_layer import FlaxLayer, JaxLayer
+from lamina.layers.other_frameworks import TFSMLayer, TorchModuleWrapper
 from lamina.layers.pipeline import Pipeline
 from lamina.layers.reversible_embedding import ReversibleEmbedding
 
