@@ -12,7 +12,7 @@ import pytest
 import lamina
 from lamina import layers
 
-from .layer_oracle import Case, check_layer
+from .layer_oracle import Case, Inner, check_layer
 
 R = 1e-4
 CASES = [
@@ -33,6 +33,10 @@ CASES = [
     Case("ConvLSTM3D", {"filters": 2, "kernel_size": 2}, (1, 3, 4, 4, 4, 1), atol=R, id="3d"),
     Case("ConvLSTM3D", {"filters": 2, "kernel_size": 3, "padding": "same", "return_sequences": True},
          (1, 2, 3, 4, 5, 2), atol=R, id="3d-same-seq"),
+    Case("Bidirectional", {"layer": Inner("ConvLSTM2D", {"filters": 2, "kernel_size": 3, "padding": "same"})},
+         (2, 3, 5, 5, 2), atol=R, id="bidirectional-2d"),
+    Case("Bidirectional", {"layer": Inner("ConvLSTM1D", {"filters": 2, "kernel_size": 2, "return_sequences": True}),
+                           "merge_mode": "sum"}, (2, 3, 6, 1), atol=R, id="bidirectional-1d-seq-sum"),
 ]
 
 
