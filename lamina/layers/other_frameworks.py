@@ -8,7 +8,7 @@ config or ``.keras`` file that names them fails at that layer, not with an unkno
 >>> try:
 ...     layers.TFSMLayer("exported_model")
 ... except NotImplementedError as e:
-...     print(str(e).split(".")[0])
+...     print(str(e).split(" (")[0])
 TFSMLayer runs a TensorFlow SavedModel, which needs TensorFlow
 """
 

@@ -116,3 +116,9 @@ def test_keras_files_both_ways(tmp_path) -> None:
     record = lamina.explain(lmodel, print_fn=lambda line: None)[1]
     assert record.arithmetic == "32 x 1 x 17 real_kernel + 32 x 1 x 17 imag_kernel = 1,088" == (
         f"32 x 1 x 17 real_kernel + 32 x 1 x 17 imag_kernel = {kmodel.layers[1].count_params():,}")
+
+
+def test_mel_explain_text() -> None:
+    model = lamina.Sequential([layers.Input((2000,)), layers.MelSpectrogram(fft_length=256, num_mel_bins=16)])
+    record = lamina.explain(model, print_fn=lambda line: None)[0]
+    assert "16 mel bands" in record.description and "129 bins" in record.description and record.params == 0

@@ -76,3 +76,11 @@ def test_in_a_pipeline() -> None:
     pipe = layers.Pipeline([layers.MaxNumBoundingBoxes(2, bounding_box_format="xyxy")])
     out = pipe(_data(True))
     assert np.asarray(out["bounding_boxes"]["boxes"]).shape == (2, 2, 4)
+
+
+def test_explain_text() -> None:
+    from lamina.explain import find_explainer
+
+    layer = layers.MaxNumBoundingBoxes(4, fill_value=-1)
+    details = find_explainer(layer)(layer, None, None)
+    assert "first 4 bounding boxes" in details.description and details.arithmetic == "no weights = 0"
