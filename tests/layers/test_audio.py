@@ -78,6 +78,7 @@ MEL_KWARGS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kwargs", MEL_KWARGS, ids=str)
 def test_mel_matches_keras(kwargs) -> None:
     rng = np.random.default_rng(1)

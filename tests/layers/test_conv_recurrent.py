@@ -40,7 +40,11 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("case", CASES, ids=str)
+SLOW_IDS = {"3d", "3d-same-seq", "2d-channels-first", "bidirectional-2d"}
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, marks=pytest.mark.slow) if c.id in SLOW_IDS else c
+                                  for c in CASES], ids=str)
 def test_matches_keras(case: Case) -> None:
     check_layer(case)
 
@@ -84,6 +88,7 @@ def test_masked_tail_steps_keep_the_state() -> None:
     np.testing.assert_allclose(seq[1], full[1], rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_dropout_in_training_changes_outputs_and_stays_finite() -> None:
     x = np.random.default_rng(0).normal(size=(2, 3, 5, 5, 2)).astype("float32")
     lam = layers.ConvLSTM2D(3, 3, dropout=0.5, recurrent_dropout=0.5, padding="same")
@@ -109,6 +114,7 @@ def _model(lib):
     return lib.Model(inp, lib.layers.Dense(1)(x))
 
 
+@pytest.mark.slow
 def test_keras_files_both_ways(tmp_path) -> None:
     rng = np.random.default_rng(3)
     x = rng.normal(size=(3, 4, 6, 6, 2)).astype("float32")
@@ -128,6 +134,7 @@ def test_keras_files_both_ways(tmp_path) -> None:
     np.testing.assert_allclose(np.asarray(lfresh.predict(x, verbose=0)), expected, rtol=R, atol=R)
 
 
+@pytest.mark.slow
 def test_trains_and_explains() -> None:
     rng = np.random.default_rng(4)
     x = rng.normal(size=(32, 3, 5, 5, 1)).astype("float32")
