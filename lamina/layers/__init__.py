@@ -158,6 +158,18 @@ from lamina.layers.reshaping import (
 )
 from lamina.layers.wrappers import Bidirectional, TimeDistributed, Wrapper
 
+# isort: split
+# -- layers2 (issue 16): the rest of Keras 3's non-image layers
+from lamina.layers.audio import MelSpectrogram, STFTSpectrogram
+from lamina.layers.bounding_boxes import MaxNumBoundingBoxes
+from lamina.layers.conv_recurrent import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
+from lamina.layers.jax_layer import FlaxLayer, JaxLayer
+from lamina.layers.other_frameworks import TFSMLayer, TorchModuleWrapper
+from lamina.layers.pipeline import Pipeline
+from lamina.layers.reversible_embedding import ReversibleEmbedding
+
+# -- end layers2
+
 experimental = types.SimpleNamespace(preprocessing=types.SimpleNamespace(Rescaling=Rescaling))
 
 

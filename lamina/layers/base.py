@@ -207,11 +207,39 @@ register_variable_class(Weight)
 
 # ----------------------------------------------------------------------------------------- InputSpec
 class InputSpec:
-    """What a layer accepts: ``ndim``/``min_ndim``/``max_ndim`` and fixed sizes for some ``axes``."""
+    """What a layer accepts (Keras 3's arguments): ``ndim``/``min_ndim``/``max_ndim``, a full ``shape`` (``None``
+    for any size, batch included) and fixed sizes for some ``axes``.
 
-    def __init__(self, ndim: int | None = None, min_ndim: int | None = None, max_ndim: int | None = None,
-                 axes: dict[int, int] | None = None) -> None:
-        self.ndim, self.min_ndim, self.max_ndim, self.axes = ndim, min_ndim, max_ndim, axes or {}
+    >>> InputSpec(shape=(None, 28, 28)).ndim, InputSpec(axes={-1: 3})
+    (3, InputSpec(axes={-1: 3}))
+    """
+
+    def __init__(self, dtype: Any = None, shape: Sequence[int | None] | None = None, ndim: int | None = None,
+                 max_ndim: int | None = None, min_ndim: int | None = None, axes: dict[int, int] | None = None,
+                 allow_last_axis_squeeze: bool = False, name: str | None = None, optional: bool = False) -> None:
+        self.dtype = None if dtype is None else _dtype_name(dtype)
+        self.shape = None if shape is None else tuple(None if d is None else int(d) for d in shape)
+        self.ndim = len(self.shape) if self.shape is not None else ndim
+        self.min_ndim, self.max_ndim = min_ndim, max_ndim
+        try:
+            self.axes = {int(k): v for k, v in (axes or {}).items()}
+        except (ValueError, TypeError, AttributeError):
+            raise TypeError(f"Argument `axes` must be a dict with integer keys. Received: axes={axes}") from None
+        self.allow_last_axis_squeeze, self.name, self.optional = bool(allow_last_axis_squeeze), name, bool(optional)
+
+    def __repr__(self) -> str:
+        parts = [f"{k}={v}" for k, v in (("dtype", self.dtype), ("shape", self.shape), ("ndim", self.ndim),
+                                          ("max_ndim", self.max_ndim), ("min_ndim", self.min_ndim),
+                                          ("axes", self.axes)) if v]
+        return f"InputSpec({', '.join(parts)})"
+
+    def get_config(self) -> dict[str, Any]:
+        return {"dtype": self.dtype, "shape": self.shape, "ndim": self.ndim, "max_ndim": self.max_ndim,
+                "min_ndim": self.min_ndim, "axes": self.axes, "optional": self.optional}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> InputSpec:
+        return cls(**config)
 
 
 def is_shape(value: Any) -> bool:
@@ -717,6 +745,8 @@ class Layer(Operation):
         shape = tuple(shapes)
         rank = len(shape)
         where = f'Input 0 of layer "{self.name}" ({type(self).__name__}) is incompatible with the layer'
+        if spec.allow_last_axis_squeeze and spec.ndim is not None and abs(rank - spec.ndim) == 1:
+            return  # Keras lets (..., 1) inputs in or out one rank (the last axis squeezed)
         if spec.ndim is not None and rank != spec.ndim:
             raise ValueError(f"{where}: expected ndim={spec.ndim}, found ndim={rank}. Full shape received: "
                              f"{shape_str(shape)}.{self._rank_hint(rank, spec.ndim)}")
@@ -726,6 +756,9 @@ class Layer(Operation):
         if spec.max_ndim is not None and rank > spec.max_ndim:
             raise ValueError(f"{where}: expected max_ndim={spec.max_ndim}, found ndim={rank}. Full shape "
                              f"received: {shape_str(shape)}.")
+        for axis, size in enumerate(spec.shape or ()):
+            if size is not None and shape[axis] is not None and shape[axis] != size:
+                raise ValueError(f"{where}: expected shape={shape_str(spec.shape)}, found shape={shape_str(shape)}.")
         for axis, size in spec.axes.items():
             got = shape[axis] if -rank <= axis < rank else None
             if got is not None and size is not None and got != size:

@@ -114,7 +114,7 @@ class Bidirectional(Wrapper):
         self.return_sequences = self.forward_layer.return_sequences
         self.return_state = self.forward_layer.return_state
         self._initial_weights = weights
-        self.input_spec = InputSpec(ndim=3)
+        self.input_spec = InputSpec(ndim=getattr(layer.input_spec, "ndim", None) or 3)  # 5 for ConvLSTM2D
         if layer.built and layer._build_input_shape is not None:  # e.g. rebuilt from a config with build_config
             self._maybe_build(layer._build_input_shape)
 
@@ -165,8 +165,8 @@ class Bidirectional(Wrapper):
         if initial_state is not None:
             half = len(initial_state) // 2
             fw_state, bw_state = list(initial_state[:half]), list(initial_state[half:])
-        y = self.forward_layer.call(inputs, mask, training=training, initial_state=fw_state)
-        y_rev = self.backward_layer.call(inputs, mask, training=training, initial_state=bw_state)
+        y = self.forward_layer.call(inputs, mask=mask, training=training, initial_state=fw_state)
+        y_rev = self.backward_layer.call(inputs, mask=mask, training=training, initial_state=bw_state)
         states: list[Any] = []
         if self.return_state:
             states = list(y[1:]) + list(y_rev[1:])

@@ -1,4 +1,5 @@
-"""TimeDistributed against Keras 3: Dense (the last axis), Flatten and a nested wrapper."""
+"""TimeDistributed against Keras 3: Dense (the last axis), Flatten and a nested wrapper; Bidirectional over
+RNN(cell) with masks (its call takes the mask by keyword, so RNN's (sequences, initial_state, mask) order works)."""
 
 import os
 
@@ -17,6 +18,10 @@ CASES = [
     Case("TimeDistributed", {"layer": Inner("Flatten")}, (2, 3, 4, 5), id="td-flatten"),
     Case("TimeDistributed", {"layer": Inner("Dropout", {"rate": 0.3})}, (2, 3, 4), training=False,
          id="td-dropout"),
+    Case("Bidirectional", {"layer": Inner("RNN", {"cell": Inner("LSTMCell", {"units": 2})})}, (3, 5, 3),
+         mask=True, atol=1e-4, id="bidi-rnn-lstmcell-mask"),
+    Case("Bidirectional", {"layer": Inner("RNN", {"cell": Inner("GRUCell", {"units": 2}), "return_sequences": True}),
+                           "merge_mode": "ave"}, (2, 4, 3), atol=1e-4, id="bidi-rnn-grucell-seq"),
 ]
 
 
