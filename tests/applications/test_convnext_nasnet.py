@@ -24,9 +24,9 @@ from lamina.applications import convnext, nasnet  # noqa: E402
 
 SMALL = (32, 32, 3)
 CASES = [
-    pytest.param("ConvNeXtTiny", dict(input_shape=SMALL, classes=10), id="ConvNeXtTiny-top"),
-    pytest.param("ConvNeXtTiny", dict(include_top=False, input_shape=SMALL, pooling="max",
-                                      include_preprocessing=False), id="ConvNeXtTiny-max-noprep", marks=pytest.mark.slow),
+    pytest.param("ConvNeXtTiny", dict(input_shape=SMALL, classes=10), id="ConvNeXtTiny-top", marks=pytest.mark.slow),
+    pytest.param("ConvNeXtTiny", dict(include_top=False, input_shape=SMALL, pooling="max", include_preprocessing=False),
+                 id="ConvNeXtTiny-max-noprep", marks=pytest.mark.slow),
     pytest.param("ConvNeXtSmall", dict(include_top=False, input_shape=SMALL, pooling="avg"), id="ConvNeXtSmall",
                  marks=pytest.mark.slow),
     pytest.param("ConvNeXtBase", dict(input_shape=SMALL, classes=5, classifier_activation=None), id="ConvNeXtBase",
@@ -136,6 +136,7 @@ def test_layer_scale_and_stochastic_depth():
     assert sd.get_config()["drop_path_rate"] == 0.5
 
 
+@pytest.mark.slow
 def test_drop_path_rate_builds_keras_stochastic_depth_layers():
     keras.backend.clear_session()
     k = keras.src.applications.convnext.ConvNeXt(depths=[1, 1, 1, 1], projection_dims=[8, 16, 24, 32],
