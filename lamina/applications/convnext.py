@@ -3,10 +3,14 @@
 The ImageNet normalization is part of the model (``include_preprocessing=True``), so ``preprocess_input`` is the
 identity, as in Keras.
 
+>>> import numpy as np
 >>> from lamina.applications import convnext
->>> m = convnext.ConvNeXtTiny(weights=None, include_top=False, input_shape=(32, 32, 3))
+>>> m = convnext.ConvNeXt([1, 1, 1, 1], [8, 16, 24, 32], include_top=False, input_shape=(32, 32, 3))
 >>> m.output.shape, m.count_params()
-((None, 1, 1, 768), 27820128)
+((None, 1, 1, 32), 25760)
+>>> x = np.zeros((1, 4, 4, 3), "float32")
+>>> convnext.preprocess_input(x) is x
+True
 """
 
 from __future__ import annotations

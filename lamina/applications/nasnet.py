@@ -2,10 +2,12 @@
 
 The cells are built inside ``name_scope``s named as Keras's (``normal_A_block_0/block_1/...``).
 
+>>> import numpy as np
 >>> from lamina.applications import nasnet
->>> m = nasnet.NASNetMobile(weights=None, include_top=False, input_shape=(32, 32, 3))
->>> m.output.shape, m.count_params()
-((None, 1, 1, 1056), 4269716)
+>>> nasnet.preprocess_input(np.array([[[[0.0, 127.5, 255.0]]]])).tolist()
+[[[[-1.0, 0.0, 1.0]]]]
+
+``NASNetMobile(weights=None, include_top=False, input_shape=(32, 32, 3))`` has 4,269,716 parameters, as Keras's.
 """
 
 from __future__ import annotations
