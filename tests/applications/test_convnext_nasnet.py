@@ -232,3 +232,25 @@ def test_modules_and_names_are_keras_s():
     x = np.random.default_rng(0).uniform(0, 255, (1, 4, 4, 3)).astype("float32")
     np.testing.assert_allclose(nasnet.preprocess_input(x.copy()), ka.nasnet.preprocess_input(x.copy()), rtol=1e-6)
     assert convnext.preprocess_input(x) is x
+
+
+@pytest.mark.slow
+def test_keras_files_with_convnext_layers_load(tmp_path):
+    """``.keras`` files holding LayerScale/StochasticDepth: lamina's own round trip, and Keras's file in lamina."""
+    config = dict(depths=[1, 1, 1, 1], projection_dims=[8, 16, 24, 32], drop_path_rate=0.2, name="cnx",
+                  input_shape=SMALL, include_top=False)
+    x = np.random.default_rng(3).uniform(0, 255, (2,) + SMALL).astype("float32")
+    lamina.backend.clear_session()
+    m = convnext.ConvNeXt(**config)
+    m.save(str(tmp_path / "lamina.keras"))
+    loaded = lamina.saving.load_model(str(tmp_path / "lamina.keras"))
+    assert [type(layer).__name__ for layer in loaded.layers] == [type(layer).__name__ for layer in m.layers]
+    _close(loaded, x, np.asarray(m.predict(x, verbose=0)))
+    keras.backend.clear_session()
+    k = keras.src.applications.convnext.ConvNeXt(**config)
+    _randomize(k, seed=5)
+    k.save(str(tmp_path / "keras.keras"))
+    lamina.backend.clear_session()
+    from_keras = lamina.saving.load_model(str(tmp_path / "keras.keras"))
+    assert isinstance(from_keras.get_layer("cnx_stage_0_block_0_layer_scale"), convnext.LayerScale)
+    _close(from_keras, x, np.asarray(k.predict(x, verbose=0)))
