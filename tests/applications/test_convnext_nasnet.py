@@ -254,3 +254,15 @@ def test_keras_files_with_convnext_layers_load(tmp_path):
     from_keras = lamina.saving.load_model(str(tmp_path / "keras.keras"))
     assert isinstance(from_keras.get_layer("cnx_stage_0_block_0_layer_scale"), convnext.LayerScale)
     _close(from_keras, x, np.asarray(k.predict(x, verbose=0)))
+
+
+def test_application_layer_lookup_imports_only_lamina_families():
+    from lamina.saving.serialization_lib import retrieve_class
+
+    assert retrieve_class({"module": "keras.src.applications.convnext", "class_name": "LayerScale"}) is \
+        convnext.LayerScale
+    assert retrieve_class({"module": "lamina.applications.convnext", "class_name": "StochasticDepth"}) is \
+        convnext.StochasticDepth
+    for module, name in (("keras.src.applications.os", "system"), ("lamina.applications.convnext", "np"),
+                         ("keras.src.applications.convnext", "ConvNeXtTiny"), ("lamina.applications.x.os", "path")):
+        assert retrieve_class({"module": module, "class_name": name}) is None, (module, name)
