@@ -17,10 +17,13 @@ _MODELS = {
     "DenseNet121": "densenet", "DenseNet169": "densenet", "DenseNet201": "densenet",
     "Xception": "xception", "InceptionV3": "inception_v3",
     "InceptionResNetV2": "inception_resnet_v2",
+    "ConvNeXtTiny": "convnext", "ConvNeXtSmall": "convnext", "ConvNeXtBase": "convnext", "ConvNeXtLarge": "convnext",
+    "ConvNeXtXLarge": "convnext", "NASNetMobile": "nasnet", "NASNetLarge": "nasnet",
 }
 _SUBMODULES = ("imagenet_utils", "vgg16", "vgg19", "resnet", "resnet50", "resnet_v2", "mobilenet", "mobilenet_v2",
                "densenet", "xception", "inception_v3",
-               "inception_resnet_v2")
+               "inception_resnet_v2",
+               "convnext", "nasnet")
 
 __all__ = sorted(_MODELS) + list(_SUBMODULES)
 

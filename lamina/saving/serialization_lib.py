@@ -153,9 +153,27 @@ def retrieve_class(config: dict[str, Any], custom_objects: dict[str, Any] | None
             if found is not None:
                 return found
     module = config.get("module")
+    if isinstance(module, str) and isinstance(class_name, str) and module.startswith(_APPLICATION_MODULES):
+        return _application_layer(module, class_name)
     if isinstance(module, str) and not (module == "keras" or module.startswith("keras.")):
         return None
     return _builtin_class(module, class_name) if isinstance(class_name, str) else None
+
+
+#: the layers that Keras's (and lamina's) application modules define (ConvNeXt's LayerScale, StochasticDepth)
+_APPLICATION_MODULES = ("keras.src.applications.", "lamina.applications.")
+
+
+def _application_layer(module: str, class_name: str) -> Any:
+    """A layer class of ``lamina.applications.<family>`` (only lamina's own modules are imported)."""
+    from lamina.applications import __all__ as families
+    from lamina.layers.base import Layer
+
+    family = module.rsplit(".", 1)[-1]
+    if family not in families:
+        return None
+    cls = getattr(importlib.import_module(f"lamina.applications.{family}"), class_name, None)
+    return cls if inspect.isclass(cls) and issubclass(cls, Layer) else None
 
 
 def deserialize_keras_object(config: Any, custom_objects: dict[str, Any] | None = None, safe_mode: bool = True,

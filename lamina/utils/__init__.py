@@ -66,8 +66,8 @@ __all__ = sorted(_NAMES)
 
 def __getattr__(name: str) -> Any:
     """Import the module that defines ``name`` on first use."""
-    if name == "legacy":  # the ``keras.utils.legacy`` submodule
-        return importlib.import_module("lamina.utils.legacy")
+    if name in ("legacy", "bounding_boxes"):  # the ``keras.utils.legacy`` and ``.bounding_boxes`` submodules
+        return importlib.import_module(f"lamina.utils.{name}")
     module_name = _NAMES.get(name)
     if module_name is None:
         raise AttributeError(f"module 'lamina.utils' has no attribute {name!r}")

@@ -119,7 +119,9 @@ def clip_to_image_size(bounding_boxes: dict[str, Any], height: Any = None, width
     ([[0.0, 2.0, 10.0, 8.0], [10.0, 10.0, 10.0, 10.0]], [1, -1])
     """
     if bounding_box_format not in ("xyxy", "rel_xyxy"):
-        raise NotImplementedError
+        raise NotImplementedError(
+            f"clip_to_image_size supports bounding_box_format 'xyxy' and 'rel_xyxy', received "
+            f"{bounding_box_format!r}; convert first: convert_format(boxes, {bounding_box_format!r}, 'xyxy', ...).")
     if bounding_box_format == "xyxy" and (height is None or width is None):
         raise ValueError("`height` and `width` must be set if `format='xyxy'`.")
     boxes = jnp.asarray(bounding_boxes["boxes"])

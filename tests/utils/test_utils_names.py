@@ -18,7 +18,6 @@ from lamina import layers, utils  # noqa: E402
 #: names of keras.utils that lamina leaves out, and why.
 LEFT_OUT = {
     "FeatureSpace": "a structured-data preprocessing model built from many preprocessing layers; not written yet",
-    "bounding_boxes": "box-format conversion for KerasCV-style detection pipelines; not written yet",
     "legacy": "the Keras 2 (tf.keras) serialization format; lamina reads it through saving.legacy_h5 only",
 }
 #: names that lamina.saving provides (the custom-object registry and serialization) once that work is merged.
