@@ -94,7 +94,8 @@ def EfficientNet(width_coefficient: float, depth_coefficient: float, default_siz
     for i, stage in enumerate(blocks_args):
         args = dict(stage)
         if args["repeats"] <= 0:
-            raise ValueError(f"The number of repeats in `EfficientNet` must be > 0. Received: repeats={args['repeats']}")
+            raise ValueError("The number of repeats in `EfficientNet` must be > 0. "
+                             f"Received: repeats={args['repeats']}")
         args["filters_in"] = round_filters(args["filters_in"])
         args["filters_out"] = round_filters(args["filters_out"])
         for j in range(round_repeats(args.pop("repeats"))):

@@ -11,7 +11,8 @@ The models take pixels in [0, 255] and rescale inside (``include_preprocessing=T
 from __future__ import annotations
 
 import warnings
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from lamina.applications import imagenet_utils
 
