@@ -266,3 +266,26 @@ def test_preprocess_input_is_a_pass_through_and_decode_is_imagenet(module):
     np.testing.assert_array_equal(lam.preprocess_input(x.copy()), ker.preprocess_input(x.copy()))
     with pytest.raises(ValueError, match=r"\(samples, 1000\)"):
         lam.decode_predictions(np.zeros((2, 10)))
+
+
+@pytest.fixture
+def channels_first():
+    keras.config.set_image_data_format("channels_first")
+    lamina.backend.set_image_data_format("channels_first")
+    yield
+    keras.config.set_image_data_format("channels_last")
+    lamina.backend.set_image_data_format("channels_last")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["EfficientNetB0", "EfficientNetV2B0", "MobileNetV3Small"])
+def test_channels_first_matches_keras(name, channels_first):
+    """Rescaling, Normalization (given and adapted), the SE Reshape and the BN axis follow ``channels_first``."""
+    kwargs = dict(input_shape=(3, 32, 32), classes=10, classifier_activation=None)
+    m, k = _build(name, kwargs)
+    _compare_structure(m, k)
+    _randomize(k)
+    m.set_weights(k.get_weights())
+    x = np.random.default_rng(1).uniform(0, 255, (2, 3, 32, 32)).astype("float32")
+    np.testing.assert_allclose(np.asarray(m.predict(x, verbose=0)), np.asarray(k.predict(x, verbose=0)),
+                               atol=1e-4, rtol=1e-4)
