@@ -19,11 +19,14 @@ _MODELS = {
     "InceptionResNetV2": "inception_resnet_v2",
     "ConvNeXtTiny": "convnext", "ConvNeXtSmall": "convnext", "ConvNeXtBase": "convnext", "ConvNeXtLarge": "convnext",
     "ConvNeXtXLarge": "convnext", "NASNetMobile": "nasnet", "NASNetLarge": "nasnet",
+    **{f"EfficientNetB{i}": "efficientnet" for i in range(8)},
+    **{f"EfficientNetV2{v}": "efficientnet_v2" for v in ("B0", "B1", "B2", "B3", "S", "M", "L")},
+    "MobileNetV3Small": "mobilenet_v3", "MobileNetV3Large": "mobilenet_v3",
 }
 _SUBMODULES = ("imagenet_utils", "vgg16", "vgg19", "resnet", "resnet50", "resnet_v2", "mobilenet", "mobilenet_v2",
                "densenet", "xception", "inception_v3",
                "inception_resnet_v2",
-               "convnext", "nasnet")
+               "convnext", "nasnet", "efficientnet", "efficientnet_v2", "mobilenet_v3")
 
 __all__ = sorted(_MODELS) + list(_SUBMODULES)
 
