@@ -52,6 +52,18 @@ from lamina.layers.image_augmentation import (
     RandomTranslation,
     RandomZoom,
 )
+from lamina.layers.image_color import (
+    RandomColorDegeneration,
+    RandomColorJitter,
+    RandomGaussianBlur,
+    RandomHue,
+    RandomInvert,
+    RandomPosterization,
+    RandomSaturation,
+    RandomSharpness,
+    Solarization,
+)
+from lamina.layers.image_histogram import AutoContrast, Equalization
 from lamina.layers.image_preprocessing import CenterCrop, Resizing
 from lamina.layers.input_layer import Input, InputLayer
 from lamina.layers.lambda_layer import Lambda

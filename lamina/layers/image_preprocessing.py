@@ -160,6 +160,7 @@ class BaseImagePreprocessingLayer(Layer):
 
     _USE_BASE_FACTOR = True
     _FACTOR_BOUNDS: tuple[float, float] = (-1, 1)
+    _BATCH_SINGLE_IMAGES = False  # True: a rank-3 image is transformed as a batch of one (Keras's single-image path)
     interpolation = "bilinear"
 
     def __init__(self, factor: Any = None, bounding_box_format: Any = None, data_format: str | None = None,
@@ -216,6 +217,8 @@ class BaseImagePreprocessingLayer(Layer):
         images = jnp.asarray(inputs)
         _check_rank(images, f"{type(self).__name__} '{self.name}'")
         transformation = self.get_random_transformation(images, training=training)
+        if images.ndim == 3 and self._BATCH_SINGLE_IMAGES:
+            return self.transform_images(images[None], transformation, training=training)[0]
         return self.transform_images(images, transformation, training=training)
 
     def compute_output_shape(self, input_shape: Any) -> Any:
