@@ -63,7 +63,10 @@ from lamina.layers.image_color import (
     RandomSharpness,
     Solarization,
 )
+from lamina.layers.image_geometry import RandomElasticTransform, RandomPerspective, RandomShear
 from lamina.layers.image_histogram import AutoContrast, Equalization
+from lamina.layers.image_mixing import CutMix, MixUp, RandomErasing
+from lamina.layers.image_policies import AugMix, RandAugment
 from lamina.layers.image_preprocessing import CenterCrop, Resizing
 from lamina.layers.input_layer import Input, InputLayer
 from lamina.layers.lambda_layer import Lambda
