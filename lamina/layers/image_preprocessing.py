@@ -21,8 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lamina.graph import any_symbolic
-from lamina.layers.base import CallScope, Layer
+from lamina.layers.base import Layer
 
 RESIZE_INTERPOLATIONS = ("bilinear", "nearest", "lanczos3", "lanczos5", "bicubic")
 AFFINE_INTERPOLATIONS = {"nearest": 0, "bilinear": 1}
@@ -195,11 +194,6 @@ class BaseImagePreprocessingLayer(Layer):
         else:
             raise ValueError(error)
         self.factor = (lower, upper)
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if "training" not in kwargs and CallScope.current() is None and not any_symbolic((args, kwargs)):
-            kwargs["training"] = True  # Keras's call signature default: a direct call augments
-        return super().__call__(*args, **kwargs)
 
     def get_random_transformation(self, data: Any, training: bool = True, seed: Any = None) -> Any:
         return None
