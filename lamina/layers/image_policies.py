@@ -1,9 +1,10 @@
 """Augmentation policies built from the other image layers: ``RandAugment`` (apply ``num_ops`` operations drawn
 from eleven) and ``AugMix`` (mix ``num_chains`` chains of random operations with the original).
 
-The operation indices are drawn from the layer's ``SeedGenerator`` and chosen with ``lax.switch``, so inside the
-jitted training step the choice changes every step (Keras's ``AugMix`` draws them with Python's ``random`` while
-tracing, which a jitted step would freeze). ``RandAugment`` draws exactly Keras's numbers for a given ``seed``.
+The operation indices are drawn from the layer's ``SeedGenerator`` and chosen with ``lax.switch`` inside
+``lax.scan`` (each operation traced once), so inside the jitted training step the choice changes every step
+(Keras's ``AugMix`` draws them with Python's ``random`` while tracing, which a jitted step would freeze, and does
+not repeat under a seed). ``RandAugment`` draws exactly Keras's numbers for a given ``seed``.
 
 >>> import numpy as np
 >>> from lamina import layers
@@ -57,6 +58,19 @@ def _operations(factor: tuple[float, float], value_range: Any, interpolation: st
     }
 
 
+class _KeyStream(random.SeedGenerator):
+    """A generator over one (possibly traced) key: draw ``i`` uses ``fold_in(key, i)``, so the operations of one
+    AugMix step can draw inside ``lax.scan`` (a fresh key per step, the same code traced once)."""
+
+    def __init__(self, key: Any) -> None:
+        super().__init__(0, name="augmix_step_seed")
+        self._key, self._count = key, 0
+
+    def next(self, ordered: bool = True) -> Any:
+        self._count += 1
+        return jax.random.fold_in(self._key, self._count)
+
+
 class _Policy(BaseImagePreprocessingLayer):
     _USE_BASE_FACTOR = False
     _FACTOR_BOUNDS = (0, 1)
@@ -102,10 +116,10 @@ class RandAugment(_Policy):
         images = jnp.asarray(images).astype(self.compute_dtype)
         if not training or transformation is None:
             return images
-        for i in range(self.num_ops):
-            images = self._switch(transformation["layer_idxes"][i], RAND_AUGMENT_OPS, transformation["transforms"],
-                                  images)
-        return images
+        def one_op(x: Any, index: Any) -> tuple[Any, None]:  # traced once, however many ops
+            return self._switch(index, RAND_AUGMENT_OPS, transformation["transforms"], x), None
+
+        return jax.lax.scan(one_op, images, jnp.asarray(transformation["layer_idxes"], "int32"))[0]
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "value_range": self.value_range, "num_ops": self.num_ops,
@@ -137,10 +151,9 @@ class AugMix(_Policy):
         chain_weights = gamma / jnp.sum(gamma, axis=-1, keepdims=True)
         weight = random.beta((), self.alpha, self.alpha, seed=seed)
         steps = random.randint((self.num_chains, self.chain_depth), 0, len(self._names) + 1, seed=seed)
-        transforms = [[{n: self._ops[n].get_random_transformation(data, seed=seed) for n in self._names}
-                       for _ in range(self.chain_depth)] for _ in range(self.num_chains)]
+        keys = jax.random.split(random.draw_seed(seed), self.num_chains * self.chain_depth)
         return {"chain_mixing_weights": chain_weights, "weight_sample": weight, "chain_steps": steps,
-                "chain_transforms": transforms}
+                "chain_keys": keys.reshape((self.num_chains, self.chain_depth) + keys.shape[1:])}
 
     def transform_images(self, images: Any, transformation: Any, training: bool = True) -> Any:
         images = jnp.asarray(images).astype(self.compute_dtype)
@@ -148,13 +161,21 @@ class AugMix(_Policy):
             return images
         weights = transformation["chain_mixing_weights"].astype(self.compute_dtype)
         weight = jnp.asarray(transformation["weight_sample"], self.compute_dtype)
-        mixed = jnp.zeros_like(images)
-        for c in range(self.num_chains):
-            chain = images
-            for d in range(self.chain_depth):
-                chain = self._switch(transformation["chain_steps"][c, d], self._names,
-                                     transformation["chain_transforms"][c][d], chain, identity=True)
-            mixed = mixed + chain * weights[c]
+
+
+        def one_step(chain: Any, step: Any) -> tuple[Any, None]:  # draws and operations traced once
+            index, key = step
+            stream = _KeyStream(key)
+            transforms = {n: self._ops[n].get_random_transformation(chain, seed=stream) for n in self._names}
+            return self._switch(index, self._names, transforms, chain, identity=True), None
+
+        def one_chain(mixed: Any, chain: Any) -> tuple[Any, None]:
+            steps, keys, chain_weight = chain
+            out = jax.lax.scan(one_step, images, (steps, keys))[0]
+            return mixed + out * chain_weight, None
+
+        chains = (jnp.asarray(transformation["chain_steps"], "int32"), transformation["chain_keys"], weights)
+        mixed = jax.lax.scan(one_chain, jnp.zeros_like(images), chains)[0]
         out = weight * images + (1 - weight) * mixed
         return jnp.clip(out, self.value_range[0], self.value_range[1]).astype(self.compute_dtype)
 
