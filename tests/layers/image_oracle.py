@@ -78,13 +78,15 @@ def assert_random_in_jitted_step(layer, x, varies_per_image=True, identity_at_in
     return a
 
 
-def assert_keras_file_both_ways(keras_layer, x, tmp_path):
-    """A Keras model holding the layer saves, loads in lamina and back; inference outputs agree."""
-    model = keras.Sequential([keras.Input(x.shape[1:]), keras_layer, keras.layers.Flatten(), keras.layers.Dense(2)])
+def assert_keras_file_both_ways(keras_layers, x, tmp_path):
+    """A Keras model holding the layers saves, loads in lamina and back; configs and inference outputs agree."""
+    model = keras.Sequential([keras.Input(x.shape[1:]), *keras_layers, keras.layers.Flatten(), keras.layers.Dense(2)])
     path = str(tmp_path / "k.keras")
     model.save(path)
     ours = lamina.saving.load_model(path)
-    assert type(ours.layers[0]).__name__ == type(keras_layer).__name__
+    for theirs, mine in zip(keras_layers, ours.layers):
+        assert type(mine).__name__ == type(theirs).__name__
+        assert json.loads(json.dumps(mine.get_config())) == json.loads(json.dumps(theirs.get_config()))
     expected = model.predict(x, verbose=0)
     np.testing.assert_allclose(ours.predict(x, verbose=0), expected, atol=1e-4, rtol=1e-4)
     back = str(tmp_path / "back.keras")
