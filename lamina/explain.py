@@ -565,8 +565,8 @@ def _pair(value: Any) -> str:
 _TRAINING_ONLY = (" Only in training (in fit's step, or when called without training=False); at inference it passes "
                   "images through.")
 _IMAGE_LAYER_TEXTS: dict[str, Callable[[Any], str]] = {
-    "RandomHue": lambda la: f"RandomHue rotates each image's hue by up to {_pair(la.factor)} x half a turn, a new "
-                            "angle and direction per image, through HSV and back.",
+    "RandomHue": lambda la: f"RandomHue rotates each image's hue by a share ({_pair(la.factor)}) of half a turn, "
+                            "with a new angle and direction per image, through HSV and back.",
     "RandomSaturation": lambda la: "RandomSaturation multiplies each image's HSV saturation by f / (1 - f), f drawn "
                                    f"per image from {_pair(la.factor)} (0.5 keeps the image, 0 makes it gray).",
     "RandomColorDegeneration": lambda la: "RandomColorDegeneration blends each image toward its grayscale copy by "

@@ -103,3 +103,21 @@ def test_errors_name_the_argument():
     theirs, ours = pair("Solarization", {"addition_factor": 0.1})
     assert ours.get_config()["addition_factor"] == list(theirs.get_config()["addition_factor"]) or tuple(
         ours.get_config()["addition_factor"]) == tuple(theirs.get_config()["addition_factor"])
+
+
+def test_explain_describes_every_new_image_layer():
+    import lamina
+    from lamina.explain import _IMAGE_LAYER_TEXTS, explain
+
+    makers = {"RandomColorJitter": dict(hue_factor=0.1), "Solarization": {}, "AutoContrast": {}, "Equalization": {},
+              "MixUp": {}, "CutMix": {}, "RandomErasing": {}, "RandomPerspective": {}, "RandomElasticTransform": {},
+              "RandAugment": {}, "AugMix": {}, "RandomShear": dict(x_factor=0.2), "RandomGaussianBlur": {},
+              "RandomInvert": {}}
+    built = [getattr(layers, n)(**makers.get(n, {"factor": 0.3 if n != "RandomPosterization" else 4}))
+             for n in _IMAGE_LAYER_TEXTS]
+    model = lamina.Sequential([lamina.layers.Input((8, 8, 3)), *built])
+    text = " ".join(explain(model).text.split())
+    for layer in built:
+        assert type(layer).__name__ in text
+    assert text.count("No weights") >= len(built)
+    assert "at inference it passes images through" in text
