@@ -604,6 +604,9 @@ _IMAGE_LAYER_TEXTS: dict[str, Callable[[Any], str]] = {
     "AutoContrast": lambda la: "AutoContrast stretches each image so that its darkest pixel becomes "
                                f"{la.value_range[0]:g} and its brightest {la.value_range[1]:g}, per channel. It "
                                "acts at inference too.",
+    "ContrastLimitedAdaptiveHistogramEqualization": lambda la: "CLAHE equalizes each tile of a "
+        f"{_x(la.tile_grid_size)} grid through its own histogram clipped at {la.clip_limit:g} x the mean bin count, "
+        "blending neighbouring tiles' mappings bilinearly. It acts at inference too.",
     "Equalization": lambda la: f"Equalization maps each channel through its {la.bins}-bin cumulative histogram "
                                "(over the batch), spreading the values evenly over the range.",
 }
@@ -613,7 +616,7 @@ _IMAGE_LAYER_TEXTS: dict[str, Callable[[Any], str]] = {
 def _image_layer(layer: Any, input_shape: Any, output_shape: Any) -> Details:
     name = type(layer).__name__
     text = _IMAGE_LAYER_TEXTS[name](layer)
-    if name != "AutoContrast":
+    if name not in ("AutoContrast", "ContrastLimitedAdaptiveHistogramEqualization"):
         text += _TRAINING_ONLY
     rank = len(_single(input_shape) or ())
     return Details(text + " The shape does not change. No weights.", shared_axes=tuple(range(1, rank)))

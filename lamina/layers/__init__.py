@@ -64,7 +64,7 @@ from lamina.layers.image_color import (
     Solarization,
 )
 from lamina.layers.image_geometry import RandomElasticTransform, RandomPerspective, RandomShear
-from lamina.layers.image_histogram import AutoContrast, Equalization
+from lamina.layers.image_histogram import AutoContrast, ContrastLimitedAdaptiveHistogramEqualization, Equalization
 from lamina.layers.image_mixing import CutMix, MixUp, RandomErasing
 from lamina.layers.image_policies import AugMix, RandAugment
 from lamina.layers.image_preprocessing import CenterCrop, Resizing

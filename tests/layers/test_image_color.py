@@ -110,6 +110,7 @@ def test_explain_describes_every_new_image_layer():
     from lamina.explain import _IMAGE_LAYER_TEXTS, explain
 
     makers = {"RandomColorJitter": dict(hue_factor=0.1), "Solarization": {}, "AutoContrast": {}, "Equalization": {},
+              "ContrastLimitedAdaptiveHistogramEqualization": {},
               "MixUp": {}, "CutMix": {}, "RandomErasing": {}, "RandomPerspective": {}, "RandomElasticTransform": {},
               "RandAugment": {}, "AugMix": {}, "RandomShear": dict(x_factor=0.2), "RandomGaussianBlur": {},
               "RandomInvert": {}}

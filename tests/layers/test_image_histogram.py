@@ -52,3 +52,21 @@ def test_equalization_in_a_lamina_file(tmp_path):
     again = lamina.saving.load_model(str(tmp_path / "eq.keras"))
     assert again.layers[0].get_config() == model.layers[0].get_config()
     np.testing.assert_allclose(again.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-5)
+
+
+@pytest.mark.parametrize("kwargs,shape", [({}, (2, 16, 16, 3)), ({"clip_limit": 2.0, "tile_grid_size": (3, 2)},
+                                                                  (2, 10, 9, 3)),
+                                          ({"clip_limit": 0, "value_range": (0, 1)}, (2, 8, 8, 1)),
+                                          ({"tile_grid_size": (2, 2)}, (9, 8, 3))], ids=str)
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_clahe_matches_keras(kwargs, shape, data_format):
+    scale = np.float32(1 / 255 if kwargs.get("value_range") == (0, 1) else 1)
+    assert_matches_keras("ContrastLimitedAdaptiveHistogramEqualization", {**kwargs, "data_format": data_format},
+                         images(shape=shape, data_format=data_format) * scale)
+
+
+def test_clahe_keras_file_both_ways(tmp_path):
+    import keras
+
+    assert_keras_file_both_ways([keras.layers.ContrastLimitedAdaptiveHistogramEqualization(tile_grid_size=(2, 2))],
+                                images(shape=(2, 8, 8, 3)), tmp_path)
