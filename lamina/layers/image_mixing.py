@@ -215,3 +215,47 @@ class RandomErasing(_MixingLayer):
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "factor": self.factor, "scale": self.scale, "fill_value": self.fill_value,
                 "value_range": self.value_range, "seed": self.seed}
+
+
+class MaxNumBoundingBoxes(BaseImagePreprocessingLayer):
+    """Pad (with ``fill_value``) or cut the ``bounding_boxes`` of ``{"images": ..., "bounding_boxes": {"boxes",
+    "labels"}}`` to ``max_number`` per image, so batches of boxes have one shape; images pass unchanged."""
+
+    _USE_BASE_FACTOR = False
+
+    def __init__(self, max_number: int, fill_value: int = -1, bounding_box_format: str | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.bounding_box_format = bounding_box_format  # only carried: boxes are padded, never moved
+        self.max_number, self.fill_value = int(max_number), int(fill_value)
+
+    def _fit(self, values: Any, width: tuple[int, ...]) -> Any:
+        values = jnp.asarray(values)[:, : self.max_number]
+        pad = [(0, 0), (0, self.max_number - values.shape[1])] + [(0, 0)] * len(width)
+        return jnp.pad(values, pad, constant_values=self.fill_value)
+
+    def call(self, inputs: Any, training: bool = True) -> Any:
+        if not isinstance(inputs, dict):
+            return jnp.asarray(inputs)
+        data = dict(inputs)
+        if "bounding_boxes" in data:
+            if not self.bounding_box_format:
+                raise ValueError("You passed an input with a 'bounding_boxes' key, but you didn't specify a bounding "
+                                 "box format. Pass a `bounding_box_format` argument to your MaxNumBoundingBoxes "
+                                 "layer, e.g. `bounding_box_format='xyxy'`.")
+            boxes = dict(data["bounding_boxes"])
+            single = jnp.ndim(boxes["boxes"]) == 2
+            if single:
+                boxes = {k: jnp.asarray(v)[None] for k, v in boxes.items()}
+            boxes["boxes"], boxes["labels"] = self._fit(boxes["boxes"], (4,)), self._fit(boxes["labels"], ())
+            data["bounding_boxes"] = {k: v[0] for k, v in boxes.items()} if single else boxes
+        return data
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        config = {**super().get_config(), "max_number": self.max_number}
+        if self.bounding_box_format is not None:
+            config["bounding_box_format"] = self.bounding_box_format
+        return config

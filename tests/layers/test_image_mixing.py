@@ -66,3 +66,22 @@ def test_keras_file_both_ways(tmp_path):
     assert_keras_file_both_ways([keras.layers.MixUp(alpha=0.3), keras.layers.CutMix(0.5),
                                  keras.layers.RandomErasing(0.4, scale=(0.1, 0.2))], images(shape=(2, 6, 6, 3)),
                                 tmp_path)
+
+
+@pytest.mark.parametrize("count", [2, 5])
+def test_max_num_bounding_boxes_matches_keras(count):
+    x = np.zeros((2, 8, 8, 3), "float32")
+    boxes = np.random.default_rng(0).uniform(0, 8, (2, count, 4)).astype("float32")
+    labels = np.arange(2 * count, dtype="float32").reshape(2, count)
+    theirs = keras.layers.MaxNumBoundingBoxes(3, bounding_box_format="xyxy")
+    ours = layers.MaxNumBoundingBoxes(3, bounding_box_format="xyxy")
+    a = theirs({"images": x, "bounding_boxes": {"boxes": boxes, "labels": labels}})
+    b = ours({"images": x, "bounding_boxes": {"boxes": boxes, "labels": labels}})
+    for key in ("boxes", "labels"):
+        np.testing.assert_array_equal(np.asarray(b["bounding_boxes"][key]), np.asarray(a["bounding_boxes"][key]))
+    np.testing.assert_array_equal(np.asarray(ours(x)), x)
+    kc, lc = theirs.get_config(), ours.get_config()
+    kc.pop("name"), lc.pop("name")
+    assert lc == kc
+    with pytest.raises(ValueError, match="bounding_box_format"):
+        layers.MaxNumBoundingBoxes(3)({"images": x, "bounding_boxes": {"boxes": boxes, "labels": labels}})
