@@ -558,6 +558,70 @@ def _embedding(layer: Any, input_shape: Any, output_shape: Any) -> Details:
     return Details(desc, contracted_axes=(), shared_axes=tuple(range(1, len(shape))), arithmetic=arithmetic)
 
 
+def _pair(value: Any) -> str:
+    return f"{value[0]:g} to {value[1]:g}" if isinstance(value, (tuple, list)) else f"{value:g}"
+
+
+_TRAINING_ONLY = (" Only in training (in fit's step, or when called without training=False); at inference it passes "
+                  "images through.")
+_IMAGE_LAYER_TEXTS: dict[str, Callable[[Any], str]] = {
+    "RandomHue": lambda la: f"RandomHue rotates each image's hue by a share ({_pair(la.factor)}) of half a turn, "
+                            "with a new angle and direction per image, through HSV and back.",
+    "RandomSaturation": lambda la: "RandomSaturation multiplies each image's HSV saturation by f / (1 - f), f drawn "
+                                   f"per image from {_pair(la.factor)} (0.5 keeps the image, 0 makes it gray).",
+    "RandomColorDegeneration": lambda la: "RandomColorDegeneration blends each image toward its grayscale copy by "
+                                          f"a share drawn per image from {_pair(la.factor)}.",
+    "RandomColorJitter": lambda la: "RandomColorJitter applies, in order, the brightness, contrast, saturation and "
+                                    "hue changes whose factors are set, each drawn per image.",
+    "RandomInvert": lambda la: "RandomInvert replaces each pixel x by max - x in an image chosen with probability "
+                               f"drawn from {_pair(la.factor)}.",
+    "RandomPosterization": lambda la: "RandomPosterization keeps the top b of the 8 bits of every channel, b drawn "
+                                      f"per image from {_pair(la.factor)}.",
+    "Solarization": lambda la: "Solarization adds a random offset to each image and inverts the pixels above a "
+                               "random threshold (both drawn per image, in the 0-255 scale).",
+    "RandomSharpness": lambda la: "RandomSharpness blends each image with its 3x3-smoothed copy: below 0.5 (factor "
+                                  f"drawn per image from {_pair(la.factor)}) it blurs, above it sharpens.",
+    "RandomGaussianBlur": lambda la: f"RandomGaussianBlur blurs images (chosen with probability {_pair(la.factor)}) "
+                                     f"with a {_pair(la.kernel_size)} Gaussian whose sigma is drawn per batch.",
+    "RandomErasing": lambda la: "RandomErasing fills a random box (area share drawn from "
+                                f"{_pair(la.scale)} per side, squared) of each chosen image with noise or a value.",
+    "MixUp": lambda la: "MixUp blends each image with another image of the same batch, w x + (1 - w) x_other with "
+                        f"w ~ Beta({la.alpha:g}, {la.alpha:g}) per image (labels alike when given).",
+    "CutMix": lambda la: "CutMix pastes into each image a random box cut from another image of the same batch "
+                         "(labels mix by the pasted area when given).",
+    "RandomShear": lambda la: f"RandomShear shears each image by a factor drawn from {_pair(la.x_factor)} "
+                              f"horizontally and {_pair(la.y_factor)} vertically, filling by '{la.fill_mode}'.",
+    "RandomPerspective": lambda la: "RandomPerspective moves the four corners of each chosen image by up to "
+                                    f"{la.scale / 2:g} of their coordinates and warps the image to match.",
+    "RandomElasticTransform": lambda la: "RandomElasticTransform moves every pixel by a smoothed random field "
+                                         f"(strength drawn from {_pair(la.scale)}), filling by '{la.fill_mode}'.",
+    "RandAugment": lambda la: f"RandAugment applies {la.num_ops} operations drawn (per batch) from 11: shear, "
+                              "translation, rotation, brightness, color degeneration, contrast, sharpness, "
+                              f"posterization, solarization, auto-contrast, equalization, at strength "
+                              f"{_pair(la.factor)}.",
+    "AugMix": lambda la: f"AugMix runs {la.num_chains} chains of up to {la.chain_depth} random operations, mixes "
+                         f"them with Dirichlet({la.alpha:g}) weights and blends the mix with the original image.",
+    "AutoContrast": lambda la: "AutoContrast stretches each image so that its darkest pixel becomes "
+                               f"{la.value_range[0]:g} and its brightest {la.value_range[1]:g}, per channel. It "
+                               "acts at inference too.",
+    "ContrastLimitedAdaptiveHistogramEqualization": lambda la: "CLAHE equalizes each tile of a "
+        f"{_x(la.tile_grid_size)} grid through its own histogram clipped at {la.clip_limit:g} x the mean bin count, "
+        "blending neighbouring tiles' mappings bilinearly. It acts at inference too.",
+    "Equalization": lambda la: f"Equalization maps each channel through its {la.bins}-bin cumulative histogram "
+                               "(over the batch), spreading the values evenly over the range.",
+}
+
+
+@register_explainer(*_IMAGE_LAYER_TEXTS)
+def _image_layer(layer: Any, input_shape: Any, output_shape: Any) -> Details:
+    name = type(layer).__name__
+    text = _IMAGE_LAYER_TEXTS[name](layer)
+    if name not in ("AutoContrast", "ContrastLimitedAdaptiveHistogramEqualization"):
+        text += _TRAINING_ONLY
+    rank = len(_single(input_shape) or ())
+    return Details(text + " The shape does not change. No weights.", shared_axes=tuple(range(1, rank)))
+
+
 @register_explainer("SimpleRNN", "LSTM", "GRU")
 def _recurrent(layer: Any, input_shape: Any, output_shape: Any) -> Details:
     shape = _single(input_shape)

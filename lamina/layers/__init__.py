@@ -52,6 +52,21 @@ from lamina.layers.image_augmentation import (
     RandomTranslation,
     RandomZoom,
 )
+from lamina.layers.image_color import (
+    RandomColorDegeneration,
+    RandomColorJitter,
+    RandomGaussianBlur,
+    RandomHue,
+    RandomInvert,
+    RandomPosterization,
+    RandomSaturation,
+    RandomSharpness,
+    Solarization,
+)
+from lamina.layers.image_geometry import RandomElasticTransform, RandomPerspective, RandomShear
+from lamina.layers.image_histogram import AutoContrast, ContrastLimitedAdaptiveHistogramEqualization, Equalization
+from lamina.layers.image_mixing import CutMix, MaxNumBoundingBoxes, MixUp, RandomErasing
+from lamina.layers.image_policies import AugMix, RandAugment
 from lamina.layers.image_preprocessing import CenterCrop, Resizing
 from lamina.layers.input_layer import Input, InputLayer
 from lamina.layers.lambda_layer import Lambda

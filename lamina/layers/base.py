@@ -49,6 +49,7 @@ class CallScope:
         self.updates: dict[int, Any] = {}
         self.losses: list[Any] = []
         self.training = training
+        self.explicit_training = True  # False under model(x) with no `training`: see resolve_training
         self.rng = rng
         self._rng_count = 0
 
@@ -650,13 +651,15 @@ class Layer(Operation):
         self._maybe_build(_map_shapes(_batchless, shapes) if not is_shape(shapes) else _batchless(shapes))
         scope = CallScope.current()
         if scope is not None:
-            out = self._call_with_training(inputs, args[1:], kwargs, scope.training if training is None
-                                           else bool(training))
+            out = self._call_with_training(inputs, args[1:], kwargs, resolve_training(self, scope)
+                                           if training is None else bool(training))
         else:
             self._clear_losses()  # the outermost eager call starts the losses afresh, as in Keras
             with CallScope(training=bool(training)) as scope:
                 scope.eager = True
-                out = self._call_with_training(inputs, args[1:], kwargs, bool(training))
+                scope.explicit_training = training is not None
+                out = self._call_with_training(inputs, args[1:], kwargs, resolve_training(self, scope)
+                                               if training is None else bool(training))
         attach(out, output_mask(self, inputs, previous_mask))
         return out
 
@@ -1030,6 +1033,22 @@ def _to_array(value: Any) -> Any:
 
 
 _accepts_cache: dict[Any, bool] = {}
+
+
+def resolve_training(layer: Any, scope: CallScope | None) -> bool:
+    """The ``training`` a layer runs with when its call was not given one: the enclosing call's, or, when no call
+    was given one (``model(x)``), the default of the layer's ``call`` signature, as Keras resolves it (so the
+    augmentation layers, whose ``call`` defaults to ``training=True``, augment under ``model(x)``)."""
+    if scope is not None and scope.explicit_training:
+        return scope.training
+    fn = type(layer).call
+    if fn not in _training_defaults:
+        param = inspect.signature(fn).parameters.get("training")
+        _training_defaults[fn] = param is not None and param.default is True
+    return _training_defaults[fn] or (scope is not None and scope.training)
+
+
+_training_defaults: dict[Any, bool] = {}
 
 
 def _accepts(fn: Callable[..., Any], arg: str) -> bool:

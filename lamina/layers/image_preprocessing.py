@@ -21,8 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lamina.graph import any_symbolic
-from lamina.layers.base import CallScope, Layer
+from lamina.layers.base import Layer
 
 RESIZE_INTERPOLATIONS = ("bilinear", "nearest", "lanczos3", "lanczos5", "bicubic")
 AFFINE_INTERPOLATIONS = {"nearest": 0, "bilinear": 1}
@@ -160,6 +159,7 @@ class BaseImagePreprocessingLayer(Layer):
 
     _USE_BASE_FACTOR = True
     _FACTOR_BOUNDS: tuple[float, float] = (-1, 1)
+    _BATCH_SINGLE_IMAGES = False  # True: a rank-3 image is transformed as a batch of one (Keras's single-image path)
     interpolation = "bilinear"
 
     def __init__(self, factor: Any = None, bounding_box_format: Any = None, data_format: str | None = None,
@@ -195,11 +195,6 @@ class BaseImagePreprocessingLayer(Layer):
             raise ValueError(error)
         self.factor = (lower, upper)
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if "training" not in kwargs and CallScope.current() is None and not any_symbolic((args, kwargs)):
-            kwargs["training"] = True  # Keras's call signature default: a direct call augments
-        return super().__call__(*args, **kwargs)
-
     def get_random_transformation(self, data: Any, training: bool = True, seed: Any = None) -> Any:
         return None
 
@@ -216,6 +211,8 @@ class BaseImagePreprocessingLayer(Layer):
         images = jnp.asarray(inputs)
         _check_rank(images, f"{type(self).__name__} '{self.name}'")
         transformation = self.get_random_transformation(images, training=training)
+        if images.ndim == 3 and self._BATCH_SINGLE_IMAGES:
+            return self.transform_images(images[None], transformation, training=training)[0]
         return self.transform_images(images, transformation, training=training)
 
     def compute_output_shape(self, input_shape: Any) -> Any:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from lamina.graph import KerasTensor, Node, flatten_tensors, map_structure
-from lamina.layers.base import Layer, shape_str
+from lamina.layers.base import CallScope, Layer, resolve_training, shape_str
 from lamina.layers.input_layer import InputLayer
 from lamina.layers.masks import attach, fill_masks, output_mask, takes_mask
 from lamina.ops import symbolic
@@ -137,7 +137,9 @@ def run_graph(nodes: list[Node], inputs: list[KerasTensor], values: list[Any], o
         kwargs.pop("training", None)
         if "mask" in kwargs and not takes_mask(layer):
             kwargs.pop("mask")
-        result = layer._call_with_training(args[0], tuple(args[1:]), kwargs, training)
+        scope = CallScope.current()
+        layer_training = training if scope is None or scope.explicit_training else resolve_training(layer, scope)
+        result = layer._call_with_training(args[0], tuple(args[1:]), kwargs, layer_training)
         produced = node.output_tensors
         _store(env, node, result)
         if previous is not None or type(layer).compute_mask is not Layer.compute_mask:
