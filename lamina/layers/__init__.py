@@ -65,7 +65,7 @@ from lamina.layers.image_color import (
 )
 from lamina.layers.image_geometry import RandomElasticTransform, RandomPerspective, RandomShear
 from lamina.layers.image_histogram import AutoContrast, ContrastLimitedAdaptiveHistogramEqualization, Equalization
-from lamina.layers.image_mixing import CutMix, MaxNumBoundingBoxes, MixUp, RandomErasing
+from lamina.layers.image_mixing import CutMix, MixUp, RandomErasing
 from lamina.layers.image_policies import AugMix, RandAugment
 from lamina.layers.image_preprocessing import CenterCrop, Resizing
 from lamina.layers.input_layer import Input, InputLayer
