@@ -330,7 +330,7 @@ def run_child(framework: str, script: Path, n_train: int) -> dict[str, Any]:
     workdir = Path.cwd()
     try:
         package = importlib.import_module("keras")
-        result["package"] = getattr(package, "__spec__", None) and package.__spec__.origin
+        result["package"] = str(getattr(package, "__file__", ""))
         install_patches(package, n_train, workdir, models)
         try:
             import matplotlib.pyplot as plt

@@ -69,7 +69,7 @@ def test_runner_on_tiny_scripts(tmp_path: Path) -> None:
     assert row["keras"]["status"] == "ok", row
     assert row["lamina"]["models"][0][1] == row["keras"]["models"][0][1] == 784 * 8 + 8 + 8 * 10 + 10
     assert "lamina" in row["lamina"]["package"] and "lamina" not in row["keras"]["package"]
-    assert "BACKEND keras lamina." in (tmp_path / "logs" / "tiny_mlp.lamina.log").read_text()
+    assert "BACKEND lamina lamina." in (tmp_path / "logs" / "tiny_mlp.lamina.log").read_text()
     rows = {r["example"]: r["lamina"] for r in run_all(source, ["lamina"], 64, 240,
                                                       only=["needs", "fails", "downloads"], echo=False)}
     assert rows["needs_missing"] == {"status": "skip", "error": "needs no_such_module_for_kio", "models": [],
