@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 PREFIX = "KIO_RESULT "
+MODEL_PREFIX = "KIO_MODEL "
 FRAMEWORKS = ("lamina", "keras")
 STUBBED = ("IPython", "tqdm", "ipywidgets", "imageio")
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -281,7 +282,9 @@ def install_patches(package: types.ModuleType, n_train: int, workdir: Path, mode
             count = int(model.count_params())
         except Exception:  # noqa: BLE001 - an unbuilt model has no count yet
             return
-        models[id(model)] = [model.name, count]
+        if models.get(id(model)) != [model.name, count]:
+            models[id(model)] = [model.name, count]
+            print(MODEL_PREFIX + json.dumps([id(model), model.name, count]), flush=True)  # survives a timeout
 
     original_fit, original_evaluate = model_class.fit, model_class.evaluate
 
@@ -387,11 +390,20 @@ def run_example(framework: str, script: Path, n_train: int, timeout: float, logs
     lines = [line for line in stdout.splitlines() if line.startswith(PREFIX)]
     if lines:
         result = json.loads(lines[-1][len(PREFIX):])
-    elif done is None:
-        result = {"status": "timeout", "error": f"over {timeout:.0f} s", "models": []}
     else:
-        tail = [line for line in stderr.strip().splitlines() if line.strip()]
-        result = {"status": "fail", "error": (tail[-1] if tail else f"exit {done.returncode}")[:300], "models": []}
+        seen: dict[int, list] = {}
+        for line in stdout.splitlines():
+            if line.startswith(MODEL_PREFIX):
+                key, name, count = json.loads(line[len(MODEL_PREFIX):])
+                seen[key] = [name, count]
+        models = list(seen.values())
+        if done is None:
+            after = " (after fit)" if models else ""
+            result = {"status": "timeout", "error": f"over {timeout:.0f} s{after}", "models": models}
+        else:
+            tail = [line for line in stderr.strip().splitlines() if line.strip()]
+            result = {"status": "fail", "error": (tail[-1] if tail else f"exit {done.returncode}")[:300],
+                      "models": models}
     result["seconds"] = seconds
     return result
 
