@@ -419,20 +419,34 @@ def find_examples(source: Path, only: list[str] | None) -> list[Path]:
 
 
 def run_all(source: Path, frameworks: list[str], n_train: int, timeout: float, only: list[str] | None = None,
-            logs: Path | None = None, echo: bool = True) -> list[dict[str, Any]]:
-    """Run every example under every framework; return one row per example."""
-    rows = []
+            logs: Path | None = None, echo: bool = True, save: Path | None = None,
+            resume: bool = False) -> list[dict[str, Any]]:
+    """Run every example under every framework; return one row per example.
+
+    ``save`` gets the rows as JSON after each example; with ``resume`` the examples already there are kept.
+    """
+    rows: list[dict[str, Any]] = []
+    done = {r["example"]: r for r in json.loads(save.read_text())} if resume and save and save.exists() else {}
     for script in find_examples(source, only):
         base = source.parent if source.is_file() else source
         row: dict[str, Any] = {"example": str(script.relative_to(base).with_suffix(""))}
-        missing = missing_modules(script.read_text(encoding="utf-8"))
+        if row["example"] in done:
+            rows.append(done[row["example"]])
+            continue
+        try:
+            missing = ["needs " + ", ".join(missing_modules(script.read_text(encoding="utf-8")))]
+        except SyntaxError as exc:
+            missing = [f"SyntaxError in the example, line {exc.lineno}: {exc.msg}"]
+        if missing == ["needs "]:
+            missing = []
         for framework in frameworks:
             if missing:
-                row[framework] = {"status": "skip", "error": "needs " + ", ".join(missing), "models": [],
-                                  "seconds": 0.0}
+                row[framework] = {"status": "skip", "error": missing[0], "models": [], "seconds": 0.0}
             else:
                 row[framework] = run_example(framework, script, n_train, timeout, logs)
         rows.append(row)
+        if save is not None:
+            save.write_text(json.dumps(rows, indent=1))
         if echo:
             print(format_row(row, frameworks), flush=True)
     return rows
@@ -488,7 +502,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--train", type=int, default=256, help="samples per fit (and per fake dataset)")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per example and framework")
     parser.add_argument("--markdown", type=Path)
-    parser.add_argument("--json", type=Path)
+    parser.add_argument("--json", type=Path, help="rows as JSON, written after each example")
+    parser.add_argument("--resume", action="store_true", help="keep the examples already in --json")
     parser.add_argument("--logs", type=Path, help="folder for each run's stdout/stderr")
     return parser.parse_args(argv)
 
@@ -501,13 +516,12 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]] | None:
         os._exit(0)  # skip interpreter teardown (threads of the example) once the result is out
     frameworks = [f for f in args.frameworks.split(",") if f]
     source = Path(args.source)
-    rows = run_all(source, frameworks, args.train, args.timeout, args.only, args.logs)
+    rows = run_all(source, frameworks, args.train, args.timeout, args.only, args.logs, save=args.json,
+                   resume=args.resume)
     text = markdown(rows, frameworks, args.train)
     print(text)
     if args.markdown:
         args.markdown.write_text(text)
-    if args.json:
-        args.json.write_text(json.dumps(rows, indent=1))
     return rows
 
 

@@ -77,3 +77,7 @@ def test_runner_on_tiny_scripts(tmp_path: Path) -> None:
     assert rows["fails"]["status"] == "fail" and rows["fails"]["error"] == "ValueError: boom happened"
     assert "fails.py:2" in rows["fails"]["where"]
     assert rows["downloads"]["status"] == "skip" and "http://host/data.zip" in rows["downloads"]["error"]
+    (source / "hangs.py").write_text(TINY_MLP + "import time\ntime.sleep(1000)\n")
+    (row,) = run_all(source, ["lamina"], 64, 60, only=["hangs"], echo=False)
+    assert row["lamina"]["status"] == "timeout" and row["lamina"]["error"] == "over 60 s (after fit)"
+    assert row["lamina"]["models"] == [["sequential", 6370]]
