@@ -92,7 +92,9 @@ def install_stubs() -> list[str]:
         if name == "tqdm":
             module.tqdm = _tqdm  # type: ignore[attr-defined]
         sys.modules[name] = module
-        if name == "IPython":
+        if name == "IPython":  # matplotlib asks an imported IPython for these
+            module.version_info = (0, 0, 0)  # type: ignore[attr-defined]
+            module.get_ipython = lambda: None  # type: ignore[attr-defined]
             display = types.ModuleType("IPython.display")
             display.__getattr__ = lambda attr: _Anything()  # type: ignore[method-assign]
             module.display = display  # type: ignore[attr-defined]

@@ -185,7 +185,10 @@ class Weight(ArrayValue):
                 f"{self.shape}."
             )
         scope = CallScope.current()
-        if scope is not None and id(self) in scope.values:
+        if scope is not None and (id(self) in scope.values or (
+                isinstance(value, jax.core.Tracer) and not getattr(scope, "eager", False))):
+            # a pure call records it; a shape-inference trace drops a traced value (as Keras's StatelessScope
+            # does) rather than leak the tracer into the weight
             scope.updates[id(self)] = value
         else:
             self._value = value
@@ -244,6 +247,30 @@ class Layer(Operation):
 
     _allowed_kwargs = ("input_shape", "batch_input_shape", "batch_size", "input_dim", "dtype", "name",
                        "trainable", "activity_regularizer", "weights", "autocast", "seed_generator")
+
+    # As in Keras, a layer whose ``build`` is called directly (``self.conv.build(shape)`` inside a parent's
+    # build) is built afterwards, so its first call does not build it again. Models manage ``built`` themselves.
+    _build_marks_built = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        build = cls.__dict__.get("build")
+        if build is None or getattr(build, "_marks_built", False):
+            return
+
+        def build_then_mark(self: Layer, *args: Any, **kw: Any) -> Any:
+            out = build(self, *args, **kw)
+            if self._build_marks_built and not self.built and args and args[0] is not None and not kw:
+                if getattr(self, "_build_input_shape", None) is None:
+                    self._build_input_shape = _normalize_shape(args[0])
+                self.built = True
+            return out
+
+        build_then_mark._marks_built = True  # type: ignore[attr-defined]
+        build_then_mark.__wrapped__ = build  # type: ignore[attr-defined]
+        for attr in ("__name__", "__qualname__", "__doc__", "__module__"):
+            setattr(build_then_mark, attr, getattr(build, attr, None))
+        cls.build = build_then_mark  # type: ignore[method-assign]
 
     def __init__(self, *, name: str | None = None, trainable: bool = True, dtype: Any = None,
                  input_shape: Sequence[int | None] | None = None,

@@ -30,6 +30,8 @@ from lamina.training.trainer import Trainer
 class Model(Trainer, Layer):
     """A model: ``Model(inputs, outputs)`` from ``Input`` tensors, or a subclass that defines ``call``."""
 
+    _build_marks_built = False  # build() of a model sets ``built`` itself
+
     def __init__(self, inputs: Any = None, outputs: Any = None, name: str | None = None, trainable: bool = True,
                  **kwargs: Any) -> None:
         name = name or naming.auto_name(self._default_name())
