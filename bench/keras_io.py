@@ -316,7 +316,14 @@ def install_patches(package: types.ModuleType, n_train: int, workdir: Path, mode
         record(self)
         return result
 
-    model_class.fit, model_class.evaluate = fit, evaluate
+    original_compile = model_class.compile
+
+    def compile(self: Any, *args: Any, **kwargs: Any) -> Any:
+        result = original_compile(self, *args, **kwargs)
+        record(self)  # a built model is counted even when its fit later fails or times out
+        return result
+
+    model_class.fit, model_class.evaluate, model_class.compile = fit, evaluate, compile
     models["record"] = record  # type: ignore[assignment]
 
 
