@@ -407,7 +407,7 @@ def run_example(framework: str, script: Path, n_train: int, timeout: float, logs
                 seen[key] = [name, count]
         models = list(seen.values())
         if done is None:
-            after = " (after fit)" if models else ""
+            after = " (models built)" if models else ""
             result = {"status": "timeout", "error": f"over {timeout:.0f} s{after}", "models": models}
         else:
             tail = [line for line in stderr.strip().splitlines() if line.strip()]

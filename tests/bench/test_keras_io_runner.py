@@ -79,5 +79,5 @@ def test_runner_on_tiny_scripts(tmp_path: Path) -> None:
     assert rows["downloads"]["status"] == "skip" and "http://host/data.zip" in rows["downloads"]["error"]
     (source / "hangs.py").write_text(TINY_MLP + "import time\ntime.sleep(1000)\n")
     (row,) = run_all(source, ["lamina"], 64, 60, only=["hangs"], echo=False)
-    assert row["lamina"]["status"] == "timeout" and row["lamina"]["error"] == "over 60 s (after fit)"
+    assert row["lamina"]["status"] == "timeout" and row["lamina"]["error"] == "over 60 s (models built)"
     assert row["lamina"]["models"] == [["sequential", 6370]]
