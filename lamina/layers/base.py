@@ -187,7 +187,10 @@ class Weight(ArrayValue):
                 f"{self.shape}."
             )
         scope = CallScope.current()
-        if scope is not None and (id(self) in scope.values or getattr(scope, "stateless", False)):
+        if scope is not None and (id(self) in scope.values or getattr(scope, "stateless", False) or (
+                isinstance(value, jax.core.Tracer) and not getattr(scope, "eager", False))):
+            # a pure call records it; a shape-inference trace drops a traced value (as Keras's StatelessScope
+            # does) rather than leak the tracer into the weight
             scope.updates[id(self)] = value
         else:
             self._value = value

@@ -183,6 +183,15 @@ class Model(Trainer, Layer):
         for i, (t, v) in enumerate(zip(self.inputs, values)):
             shape = tuple(getattr(v, "shape", np.shape(v)))
             want = t.shape
+            adjusted = v
+            if len(shape) == len(want) - 1 and want[-1] == 1:  # Keras adds a trailing axis of size 1
+                adjusted = v[..., None]
+            elif len(shape) == len(want) + 1 and shape[-1] == 1:  # ... and drops one
+                adjusted = v[..., 0]
+            fits = tuple(getattr(adjusted, "shape", np.shape(adjusted)))
+            if len(fits) == len(want) and all(w is None or w == s for w, s in zip(want, fits)):
+                values[i] = adjusted
+                continue
             bad = len(shape) != len(want) or any(w is not None and w != s for w, s in zip(want, shape))
             if bad:
                 hint = ""

@@ -238,3 +238,36 @@ def test_custom_layer_in_functional_model_matches_keras() -> None:
     assert [tuple(w.shape) for w in ours.weights] == [tuple(w.shape) for w in theirs.weights]
     ours.set_weights(theirs.get_weights())
     np.testing.assert_allclose(ours.predict(x, verbose=0), theirs.predict(x, verbose=0), rtol=1e-5, atol=1e-5)
+
+
+def _masked_conv_model(K, ops):
+    """keras-io's PixelCNN pattern: ``call`` assigns a masked kernel to a sublayer's weight, then calls it."""
+
+    class MaskedConv(K.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__()
+            self.conv = K.layers.Conv2D(**kwargs)
+
+        def build(self, input_shape):
+            self.conv.build(input_shape)
+            self.mask = np.ones(tuple(self.conv.kernel.shape), "float32")
+            self.mask[1:] = 0.0
+
+        def call(self, inputs):
+            self.conv.kernel.assign(self.conv.kernel * self.mask)
+            return self.conv(inputs)
+
+    x = K.Input((6, 6, 1))
+    return K.Model(x, K.layers.Flatten()(MaskedConv(filters=2, kernel_size=3, padding="same")(x)))
+
+
+def test_weight_assigned_in_call_is_not_leaked_by_tracing_and_matches_keras() -> None:
+    ours, theirs = _masked_conv_model(lamina, jnp), _masked_conv_model(keras, keras.ops)
+    ours.set_weights(theirs.get_weights())
+    x = np.random.default_rng(0).normal(size=(4, 6, 6, 1)).astype("float32")
+    np.testing.assert_allclose(ours.predict(x, verbose=0), theirs.predict(x, verbose=0), rtol=1e-5, atol=1e-5)
+    for model in (ours, theirs):
+        model.compile("sgd", "mse")
+        model.fit(x, np.zeros((4, 72)), epochs=2, verbose=0)
+    assert all(isinstance(w, np.ndarray) for w in ours.get_weights())
+    np.testing.assert_allclose(ours.predict(x, verbose=0), theirs.predict(x, verbose=0), rtol=1e-4, atol=1e-5)

@@ -258,3 +258,27 @@ def test_keras_functional_config_loads_in_lamina():
     xs = [np.ones((2, 4), "float32"), np.full((2, 4), 0.5, "float32")]
     for p, q in zip(rebuilt.predict(xs, verbose=0), km.predict(xs, verbose=0)):
         np.testing.assert_allclose(p, q, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["functional", "sequential"])
+def test_trailing_axis_of_one_is_added_or_dropped_like_keras(kind):
+    import keras
+
+    def make(K):
+        if kind == "sequential":
+            return K.Sequential([K.Input((6, 6, 1)), K.layers.Conv2D(2, 3), K.layers.Flatten(), K.layers.Dense(3)])
+        x = K.Input((6, 6, 1))
+        return K.Model(x, K.layers.Dense(3)(K.layers.Flatten()(K.layers.Conv2D(2, 3)(x))))
+
+    import lamina
+
+    ours, theirs = make(lamina), make(keras)
+    ours.set_weights(theirs.get_weights())
+    x = np.random.default_rng(0).normal(size=(4, 6, 6)).astype("float32")  # no channel axis
+    np.testing.assert_allclose(ours.predict(x, verbose=0), theirs.predict(x, verbose=0), rtol=1e-5, atol=1e-5)
+    ours.compile("sgd", "mse")
+    ours.fit(x, np.zeros((4, 3)), epochs=1, verbose=0)
+    x5 = np.zeros((4, 6, 6, 1, 1), "float32")  # an extra trailing axis of one is dropped
+    assert ours.predict(x5, verbose=0).shape == theirs.predict(x5, verbose=0).shape == (4, 3)
+    with pytest.raises(ValueError, match=r"expects shape \(None, 6, 6, 1\), but received an array of shape \(4, 6\)"):
+        ours.predict(np.zeros((4, 6), "float32"), verbose=0)
