@@ -18,7 +18,7 @@ import keras
 import lamina
 
 #: the fraction of Keras's names (outside layers and ops) that lamina has at the same path.
-MIN_COVERAGE = 0.90  # 613 of 681 (90.01%) on branch ns3; the issue asks 0.90
+MIN_COVERAGE = 0.99  # 678 of 681 (99.6%) after the session-8 merges; the issue asks 0.90
 #: namespaces with their own coverage tests; only their presence at the top level is counted here.
 EXCLUDED = ("keras.layers", "keras.ops", "keras.src")
 
