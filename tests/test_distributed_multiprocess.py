@@ -57,7 +57,10 @@ def _job(name: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]
         cmd = [sys.executable, "-m", "lamina.distributed", "--processes", str(processes), "--timeout", "500",
                os.path.join(ROOT, "tests", "distributed_worker.py"), out, *cases]
         started = time.perf_counter()
-        proc = subprocess.Popen(cmd, env=_env(devices), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        # Generous fault timeouts: on a loaded 2-core machine a process can be starved past the 20 s default
+        # (the fault tests below set short ones on purpose).
+        env = _env(devices, LAMINA_DISTRIBUTION_PEER_TIMEOUT="180", LAMINA_DISTRIBUTION_JOIN_TIMEOUT="300")
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 start_new_session=True, cwd=ROOT)
         try:
             text = proc.communicate(timeout=560)[0].decode()
