@@ -28,21 +28,9 @@ from lamina import activations, initializers
 from lamina.explain import Details, register_explainer
 from lamina.layers.base import CallScope, InputSpec, Layer, shape_str
 from lamina.layers.convolution import conv, conv_output_length, data_format_of, normalize_tuple
-from lamina.layers.recurrent import RNN
+from lamina.layers.recurrent import RNN, _reg, _ser_reg
 
 Shape = tuple[int | None, ...]
-
-
-def _reg(identifier: Any) -> Any:
-    from lamina import regularizers
-
-    return regularizers.get(identifier)
-
-
-def _ser_reg(value: Any) -> Any:
-    from lamina import regularizers
-
-    return regularizers.serialize(value)
 
 
 def _con(identifier: Any) -> Any:
