@@ -20,10 +20,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+import lamina.models.functional as functional  # not `from lamina.models import`: that ties model.py to the package
 from lamina import naming
 from lamina.graph import KerasTensor, flatten_tensors, map_structure
 from lamina.layers.base import CallScope, Layer, Weight, _map_shapes, _normalize_shape, shape_str
-from lamina.models import functional
 from lamina.training.trainer import Trainer
 
 

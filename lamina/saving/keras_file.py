@@ -23,9 +23,10 @@ from typing import Any
 
 import numpy as np
 
+import lamina.saving.h5_weights as h5_weights  # the submodules, not the package (no circle with saving/__init__)
+import lamina.saving.safety as safety
 from lamina.distribution import is_writing_process
 from lamina.layers.base import abstract_weights
-from lamina.saving import h5_weights, safety
 from lamina.saving.atomic import atomic_path
 
 CONFIG_NAME = "config.json"

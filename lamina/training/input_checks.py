@@ -20,7 +20,12 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import jax
+import jax.numpy as jnp
 import numpy as np
+
+from lamina.backend import enable_compilation_cache
+from lamina.training import data
 
 _ENABLED = os.environ.get("LAMINA_CHECK_INPUTS", "1") != "0"
 _CHUNK_ROWS = 8192
@@ -87,3 +92,36 @@ def check_fit_arrays(x: Any, y: Any, sample_weight: Any = None, what: str = "fit
     targets = named_arrays(y, "y")
     check_samples({**inputs, **targets}, what)
     check_finite({**inputs, **targets, **named_arrays(sample_weight, "sample_weight")})
+
+
+def prepare(model: Any, source: Any, class_weight: Any, cast: Any) -> None:
+    """Build a deferred model, check inputs and targets, resolve metrics — before any step runs (``cast`` is
+    the step's input cast, ``loop.input_caster``)."""
+    enable_compilation_cache()
+    x_sample, y_sample = source.sample()
+    model._ensure_built_for(data.first_array(x_sample) if not model._functional and not isinstance(
+        x_sample, (list, dict)) else x_sample)
+    model._require_built("fit()")
+    model._flatten_inputs(x_sample)
+    from lamina import shape_checks  # shape_checks explains models: it sits above training
+
+    if model._compiled.loss_spec is not None and model._outputs_struct is not None:
+        # all rows of in-memory targets (a label out of range at row 200 is caught), else the first batch
+        shape_checks.check_targets(model, source.y if source.is_arrays else y_sample, model.loss)
+        shape_checks.warn_for_model(model, model.loss)
+    compiled = model._compiled
+    if compiled.loss_spec is None and compiled.compile_metrics is None:
+        compiled.resolved = True  # nothing compiled to match to the outputs (a custom step or loss)
+        return _apply_class_weight(source, class_weight)
+    outputs = None
+    if model._outputs_struct is None:
+        trainable, non_trainable = model.get_params()
+        outputs = jax.eval_shape(lambda x: model.stateless_call(trainable, non_trainable, x)[0],
+                                 cast(jax.tree_util.tree_map(jnp.asarray, x_sample)))
+    compiled.resolve(model, y_sample, outputs)
+    _apply_class_weight(source, class_weight)
+
+
+def _apply_class_weight(source: Any, class_weight: Any) -> None:
+    if class_weight is not None and source.is_arrays:
+        source.apply_class_weight(class_weight)

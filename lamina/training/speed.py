@@ -65,6 +65,18 @@ def micro_batched(grad_fn: Any, rows: int, set_rng: Any, rng: Any) -> Any:
     return chunked
 
 
+def maybe_micro_batched(grad_fn: Any, get_rng: Any, set_rng: Any) -> Any:
+    """``grad_fn`` run as ``micro_batched`` chunks when its batch has a split (``micro_batch_rows``), else whole;
+    ``get_rng()`` is the step's dropout key when the gradient is traced, ``set_rng`` sets each chunk's."""
+    def maybe_chunked(tv: Any, ntv: Any, mv: Any, x: Any, y: Any, sw: Any, training: bool) -> Any:
+        rows = micro_batch_rows(jax.tree_util.tree_leaves(x)[0].shape[0])
+        if rows is None:
+            return grad_fn(tv, ntv, mv, x, y, sw, training)
+        return micro_batched(grad_fn, rows, set_rng, get_rng())(tv, ntv, mv, x, y, sw, training)
+
+    return maybe_chunked
+
+
 def walk_layers(model: Any) -> Iterator[Any]:
     """Every layer inside ``model``: nested models and wrapped layers (TimeDistributed, Bidirectional) too."""
     for layer in getattr(model, "layers", []):

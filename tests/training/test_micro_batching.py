@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from lamina import layers, losses, models, utils
-from lamina.training import speed, trainer
+from lamina.training import loop, speed
 
 
 def _cnn(extra=(), loss="sparse_categorical_crossentropy", optimizer="adam", steps_per_execution=1):
@@ -56,9 +56,9 @@ def test_auto_pacing_splits_only_its_fused_calls(monkeypatch):
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(32 * 12, 8, 8, 2)).astype("float32"), rng.integers(0, 3, size=32 * 12).astype("int32")
     traced = []
-    original = trainer.Trainer._indexed_step
-    monkeypatch.setattr(trainer.Trainer, "_indexed_step",
-                        lambda self, dist, split: traced.append(split) or original(self, dist, split))
+    original = loop.indexed_train_step
+    monkeypatch.setattr(loop, "indexed_train_step",
+                        lambda model, dist, split: traced.append(split) or original(model, dist, split))
     model = _cnn(steps_per_execution="auto")
     model.fit(x, y, batch_size=32, epochs=2, verbose=0)
     # single steps (the first, compiled call and the timed ones) keep batches whole; fused calls split them

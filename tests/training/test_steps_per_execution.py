@@ -167,11 +167,11 @@ def test_dynamic_pacing_ends_with_a_shorter_call():
 
 
 def test_only_auto_single_steps_compile_for_a_short_compilation(xy, monkeypatch):
-    from lamina.training import trainer
+    from lamina.training import loop
 
     asked = []
-    original = trainer.short_lived_compile_options
-    monkeypatch.setattr(trainer, "short_lived_compile_options", lambda: asked.append(1) or original())
+    original = loop.short_lived_compile_options
+    monkeypatch.setattr(loop, "short_lived_compile_options", lambda: asked.append(1) or original())
     x, y = xy
     _model(5).fit(x, y, batch_size=16, epochs=1, verbose=0)
     assert asked == []  # fixed pacing: every step runs with XLA's default options
