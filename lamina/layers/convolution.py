@@ -138,6 +138,7 @@ class BaseConv(Layer):
 
     rank = 2
     _kind = "conv"
+    _gains_from_micro_batching = True  # training/speed.py splits the batches of models with convolutions
 
     def __init__(self, rank: int, filters: int | None, kernel_size: Any, strides: Any = 1, padding: str = "valid",
                  data_format: str | None = None, dilation_rate: Any = 1, groups: int = 1, activation: Any = None,

@@ -183,6 +183,7 @@ class ActivityRegularization(Layer):
     supports_masking = True
 
     _writes_build_config = False
+    _adds_batch_losses = True  # a loss per batch: training/speed.py keeps such batches whole
 
     def __init__(self, l1: float = 0.0, l2: float = 0.0, **kwargs: Any) -> None:
         from lamina import regularizers

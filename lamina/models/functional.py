@@ -12,6 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import jax.numpy as jnp
+import numpy as np
+
 from lamina.graph import KerasTensor, Node, flatten_tensors, map_structure
 from lamina.layers.base import CallScope, Layer, resolve_training, shape_str
 from lamina.layers.input_layer import InputLayer
@@ -180,7 +183,7 @@ def encode_tensor(t: KerasTensor, node_index: dict[int, int]) -> dict[str, Any]:
 
 def functional_config(model: Any) -> dict[str, Any]:
     """Keras 3's ``Functional`` config: layers with ``inbound_nodes``, ``input_layers``, ``output_layers``."""
-    from lamina.layers import serialize
+    from lamina.layers import serialize  # the layer registry imports models
 
     index = model_node_indices(model._nodes)
     node_ids = {n.id for n in model._nodes}
@@ -214,7 +217,7 @@ def functional_config(model: Any) -> dict[str, Any]:
 def functional_from_config(cls: type, config: dict[str, Any], custom_objects: dict[str, Any] | None = None
                            ) -> Any:
     """Rebuild a functional model from ``functional_config`` output (or a Keras-saved config)."""
-    from lamina.layers import deserialize
+    from lamina.layers import deserialize  # the layer registry imports models
 
     created: dict[str, Any] = {}
     tensors: dict[tuple[str, int, int], KerasTensor] = {}
@@ -285,8 +288,6 @@ def serialize_operation(op: Any) -> dict[str, Any]:
 
 def encode_constant(item: Any) -> Any:
     """A non-tensor node argument in Keras's serialized form (slices, Ellipsis, arrays; tuples as lists)."""
-    import numpy as np
-
     if isinstance(item, slice):
         return {"class_name": "__slice__", "config": {"start": encode_constant(item.start),
                                                        "stop": encode_constant(item.stop),
@@ -305,14 +306,10 @@ def encode_constant(item: Any) -> Any:
 
 
 def _tensor_constant(config: dict[str, Any], decode: Any) -> Any:
-    import jax.numpy as jnp
-
     return jnp.asarray(config["value"], dtype=config.get("dtype"))
 
 
 def _numpy_constant(config: dict[str, Any], decode: Any) -> Any:
-    import numpy as np
-
     return np.asarray(config["value"], dtype=config.get("dtype"))
 
 

@@ -13,6 +13,7 @@ Parameters live in the layers' weights; ``stateless_call`` runs the model as a p
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,6 +25,7 @@ import lamina.models.functional as functional  # not `from lamina.models import`
 from lamina import naming
 from lamina.graph import KerasTensor, flatten_tensors, map_structure
 from lamina.layers.base import CallScope, Layer, Weight, _map_shapes, _normalize_shape, shape_str
+from lamina.training import data
 from lamina.training.trainer import Trainer
 
 
@@ -316,8 +318,6 @@ class Model(Trainer, Layer):
                 callbacks: Any = None) -> Any:
         """Outputs for ``x`` as NumPy arrays, computed in jitted batches (default 32)."""
         if not self.built and not self._functional and isinstance(x, (list, tuple, dict)):
-            from lamina.training import data
-
             self._ensure_built_for(data.to_arrays(x))  # a subclassed model with several inputs
         return self._predict_arrays(x, batch_size, verbose, steps, callbacks)
 
@@ -326,14 +326,14 @@ class Model(Trainer, Layer):
                 print_fn: Any = None, expand_nested: bool = False, show_trainable: bool = False,
                 layer_range: Any = None) -> None:
         """Print the classic Keras table of layers, output shapes and parameter counts."""
-        from lamina.summary import print_summary
+        from lamina.summary import print_summary  # reporting sits above models (it walks them)
 
         print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn,
                       expand_nested=expand_nested, show_trainable=show_trainable, layer_range=layer_range)
 
     def explain(self, print_fn: Any = None) -> Any:
         """Print and return what each layer does to the shapes, with parameter arithmetic (``lamina.explain``)."""
-        from lamina.explain import explain
+        from lamina.explain import explain  # reporting sits above models (it walks them)
 
         return explain(self, print_fn=print_fn)
 
@@ -353,20 +353,20 @@ class Model(Trainer, Layer):
     # ------------------------------------------------------------------------------------ saving
     def save(self, filepath: Any, overwrite: bool = True) -> None:
         """Save architecture, weights and compile settings to a Keras 3 ``.keras`` file (``lamina.saving``)."""
-        from lamina.saving import save_model
+        from lamina.saving import save_model  # saving sits above models (it builds them)
 
         save_model(self, filepath, overwrite=overwrite)
 
     def save_weights(self, filepath: Any, overwrite: bool = True) -> None:
         """Save the weights (and optimizer state) to a Keras 3 ``.weights.h5`` file."""
-        from lamina.saving import save_weights
+        from lamina.saving import save_weights  # saving sits above models (it builds them)
 
         save_weights(self, filepath, overwrite=overwrite)
 
     def load_weights(self, filepath: Any, skip_mismatch: bool = False, **kwargs: Any) -> None:
         """Load weights from a ``.weights.h5`` or ``.keras`` file written by lamina or Keras 3, or a legacy ``.h5``
         file (``by_name=True`` matches its layers by name)."""
-        from lamina.saving import load_weights
+        from lamina.saving import load_weights  # saving sits above models (it builds them)
 
         unknown = set(kwargs) - {"by_name"}
         if unknown:
@@ -376,9 +376,7 @@ class Model(Trainer, Layer):
     def to_json(self, **kwargs: Any) -> str:
         """The model's config as Keras's JSON text (``json.dumps`` arguments pass through); read it back with
         ``lamina.models.model_from_json``."""
-        import json
-
-        from lamina.saving import keras_file  # saving sits above models
+        from lamina.saving import keras_file  # saving sits above models (it builds them)
 
         return json.dumps(keras_file.model_config(self), **kwargs)
 

@@ -133,7 +133,7 @@ class Sequential(Model):
         return map_structure(lambda t: t.shape, self._outputs_struct)
 
     def get_config(self) -> dict[str, Any]:
-        from lamina.layers import serialize
+        from lamina.layers import serialize  # the layer registry imports models
 
         layer_configs = [serialize(layer) for layer in self._stack]
         if self._input_layer is not None:
@@ -148,7 +148,7 @@ class Sequential(Model):
 
     @classmethod
     def from_config(cls, config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> Sequential:
-        from lamina.layers import deserialize
+        from lamina.layers import deserialize  # the layer registry imports models
 
         model = cls(name=config.get("name"), trainable=config.get("trainable", True))
         for entry in config.get("layers", []):

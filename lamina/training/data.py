@@ -17,6 +17,8 @@ from typing import Any
 import jax
 import numpy as np
 
+from lamina.distribution import agree, distribution, global_array, is_multi_process, place_data
+
 
 def is_array_like(x: Any) -> bool:
     """Arrays, lists/tuples of arrays and dicts of arrays (as opposed to batch iterators)."""
@@ -135,8 +137,6 @@ class ArraySource:
 
     def _on_device(self) -> tuple[Any, Any, Any]:
         if self._device is None:
-            from lamina.distribution import distribution, place_data
-
             dist = distribution()
             send = self.host.put if self.host is not None else jax.device_put
             put = lambda a: place_data(jax.tree_util.tree_map(send, a), dist)  # noqa: E731
@@ -166,8 +166,6 @@ class ArraySource:
             order = np.random.permutation(n)
         else:
             order = np.arange(n)
-        from lamina.distribution import agree, distribution, global_array, is_multi_process
-
         dist = distribution()
         if dist is not None and is_multi_process():  # process 0's order, the same everywhere
             return global_array(agree(order.astype(np.int32)), dist.replicated())

@@ -31,8 +31,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from lamina import config
 from lamina import distribution as distribution_module
-from lamina.backend import short_lived_compile_options
+from lamina.backend import refuse_short_lived_options, short_lived_compile_options
 from lamina.distribution import constrain_batch, place_data
 from lamina.distribution import distribution as current_distribution
 from lamina.training import data, pacing, staging
@@ -100,8 +101,6 @@ def step_key(seed: Any, epoch: Any, step: Any) -> Any:
 
 def capped(epochs: int, steps_per_epoch: int | None) -> tuple[int, int | None]:
     """``epochs`` and ``steps_per_epoch`` limited by ``config.set_max_epochs``/``set_max_steps_per_epoch``."""
-    from lamina import config
-
     max_epochs, max_steps = config.max_epochs(), config.max_steps_per_epoch()
     if max_epochs and max_epochs < epochs:
         warnings.warn(f"Limiting epochs to {max_epochs} (lamina.config.set_max_epochs).", stacklevel=3)
@@ -198,8 +197,6 @@ def single_train_call(model: LoopHost, split: bool, state: Any, data_args: tuple
     try:
         return train_fn(model, False, split)(state, *data_args, seeds, size=size)
     except Exception as error:  # noqa: BLE001 - re-raised unless it is the option rejection
-        from lamina.backend import refuse_short_lived_options  # only on this rare path
-
         if split or not refuse_short_lived_options(error):
             raise
     model._jit_cache.pop(train_key(False, split), None)

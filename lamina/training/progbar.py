@@ -39,6 +39,8 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from lamina.distribution import is_writing_process
+
 __all__ = ["Progbar", "resolve_verbose", "in_notebook", "is_interactive"]
 
 _NOTEBOOK_MIN_INTERVAL = 0.2
@@ -338,8 +340,6 @@ class Progbar:
 
 
 def _write(text: str) -> None:
-    from lamina.distribution import is_writing_process
-
     if not is_writing_process():  # several processes: process 0 draws the (global, identical) bar
         return
     stream = sys.stdout  # looked up at call time, so redirection and pytest's capsys see it

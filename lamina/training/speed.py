@@ -91,7 +91,7 @@ def walk_layers(model: Any) -> Iterator[Any]:
                     yield from walk_layers(inner)
 
 
-def micro_batching_allowed(model: Any, conv_type: type, activity_type: type) -> bool:
+def micro_batching_allowed(model: Any) -> bool:
     """Whether a train step may split its batch into chunks (``micro_batch_rows``) without changing results.
 
     The gradient of the batch's mean loss is then the mean of the chunks' gradients: true when the default
@@ -99,7 +99,9 @@ def micro_batching_allowed(model: Any, conv_type: type, activity_type: type) -> 
     no class mask that renormalises by the batch), the model has one output, no layer reads batch statistics
     or adds losses (no non-trainable weights such as BatchNormalization's, no activity regularizers, only
     lamina's own layers in a Sequential or functional model), and the batch is not sharded over devices.
-    Only models with convolutions (``conv_type``) gain, on the CPU backend.
+    Only models with convolutions gain, on the CPU backend. Layers say so by class attributes (so that training
+    imports no layer module): ``_gains_from_micro_batching`` (convolutions) and ``_adds_batch_losses``
+    (``ActivityRegularization``).
     """
     if jax.default_backend() != "cpu" or current_distribution() is not None:
         return False
@@ -111,11 +113,11 @@ def micro_batching_allowed(model: Any, conv_type: type, activity_type: type) -> 
     if not (model._functional or cls.__module__.startswith("lamina.")) or model.non_trainable_weights:
         return False
     layers = list(walk_layers(model))
-    if not any(isinstance(layer, conv_type) for layer in layers):
+    if not any(getattr(layer, "_gains_from_micro_batching", False) for layer in layers):
         return False
     for layer in layers:
         own = type(layer).__module__.startswith("lamina.")
-        if not own or isinstance(layer, activity_type) or layer.activity_regularizer is not None:
+        if not own or getattr(layer, "_adds_batch_losses", False) or layer.activity_regularizer is not None:
             return False
     compiled = model._compiled
     if len(compiled.losses) > 1 or compiled.output_loss_trackers:

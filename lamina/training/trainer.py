@@ -31,6 +31,7 @@ from typing import Any, Protocol
 import jax
 import numpy as np
 
+from lamina import backend, optimizers
 from lamina import distribution as distribution_module
 from lamina import metrics as metrics_module
 from lamina.distribution import distribution as current_distribution
@@ -38,6 +39,7 @@ from lamina.training import data, input_checks, loop, pacing, speed, staging
 from lamina.training import state as state_module
 from lamina.training.compiled import CompiledLossesAndMetrics
 from lamina.training.pacing import Pacer as _Pacer
+from lamina.training.progbar import resolve_verbose
 from lamina.training.step import Steps, TrainState, pack_x_y_sample_weight
 
 __all__ = ["Trainer", "TrainState", "ModelLike"]
@@ -91,8 +93,6 @@ class Trainer(Steps):
                 weighted_metrics: Any = None, run_eagerly: bool = False, steps_per_execution: int | str = "auto",
                 jit_compile: Any = "auto", auto_scale_loss: bool = True) -> None:
         """Configure training with Keras's arguments: an optimizer, a loss and metrics (names or objects)."""
-        from lamina import optimizers  # optimizers import layers' modules; the model imports this one first
-
         if steps_per_execution != "auto" and not (isinstance(steps_per_execution, (int, np.integer))
                                                   and steps_per_execution >= 1):
             raise ValueError(f"compile(steps_per_execution=...) takes a positive integer or 'auto' (fuse steps as "
@@ -170,10 +170,7 @@ class Trainer(Steps):
 
     def _micro_batching_allowed(self) -> bool:
         """Whether a train step may split its batch into chunks (``speed.micro_batching_allowed``)."""
-        from lamina.layers.convolution import BaseConv  # layers sit above training in the import order
-        from lamina.layers.regularization import ActivityRegularization
-
-        return speed.micro_batching_allowed(self, BaseConv, ActivityRegularization)
+        return speed.micro_batching_allowed(self)
 
     # --------------------------------------------------------------------------- step functions
     def _run_train_step(self, state: Any, x: Any, y: Any, sw: Any, rng: Any, split: bool) -> Any:
@@ -214,9 +211,8 @@ class Trainer(Steps):
         key = ("metrics_init", tuple(id(m) for m in metrics), tuple(str(m._treedef()) for m in metrics))
 
         def build() -> Any:
-            from lamina.backend import quick_jit
-
-            return quick_jit(lambda: [leaf for m in metrics for leaf in jax.tree_util.tree_leaves(m.init_state())])
+            return backend.quick_jit(lambda: [leaf for m in metrics
+                                              for leaf in jax.tree_util.tree_leaves(m.init_state())])
 
         return list(loop.cached_jit(self, key, build)())
 
@@ -252,7 +248,6 @@ class Trainer(Steps):
             validation_batch_size: int | None = None, validation_freq: int = 1) -> Any:
         """Train for ``epochs`` epochs; returns a ``History`` whose ``history`` dict has Keras's keys."""
         from lamina import callbacks as callbacks_module  # callbacks save models: above training
-        from lamina.training.progbar import resolve_verbose
 
         self._require_compiled("fit()")
         if class_weight is not None and sample_weight is not None:
@@ -285,8 +280,6 @@ class Trainer(Steps):
 
     def _fit_epochs(self, source: Any, val_source: Any, cb: Any, initial_epoch: int, epochs: int,
                     class_weight: Any, validation_freq: int) -> None:
-        from lamina import backend
-
         finished = False
         seed = backend.SEEDS.next_seed()
         if state_module.across_processes(current_distribution()):  # one seed and process 0's weights in every process
@@ -341,7 +334,6 @@ class Trainer(Steps):
                  return_dict: bool = False) -> Any:
         """Loss and metrics on ``(x, y)``: a scalar, a list ``[loss, *metrics]`` or a dict."""
         from lamina import callbacks as callbacks_module  # callbacks save models: above training
-        from lamina.training.progbar import resolve_verbose
 
         self._require_compiled("evaluate()")
         verbose = resolve_verbose(verbose)
@@ -374,7 +366,6 @@ class Trainer(Steps):
     def _predict_arrays(self, x: Any, batch_size: int | None, verbose: Any, steps: int | None,
                         callbacks: Any) -> Any:
         from lamina import callbacks as callbacks_module  # callbacks save models: above training
-        from lamina.training.progbar import resolve_verbose
 
         if isinstance(x, (Iterator, Iterable)) and not data.is_array_like(x):
             batches = [data.to_arrays(data.batch_inputs(b)) for b in data.limit(x, steps)]
@@ -382,9 +373,7 @@ class Trainer(Steps):
                 raise ValueError(f"predict() on model '{self.name}' received no batches.")
             outs = [self._predict_arrays(b, None, 0, None, None) for b in batches]
             return jax.tree_util.tree_map(lambda *p: np.concatenate(p, axis=0), *outs)
-        from lamina.backend import enable_compilation_cache
-
-        enable_compilation_cache()
+        backend.enable_compilation_cache()
         x = data.to_arrays(x)
         self._ensure_built_for(data.first_array(x) if self._functional or not isinstance(x, (list, dict)) else x)
         self._require_built("predict()")
@@ -414,8 +403,6 @@ class Trainer(Steps):
     def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, class_weight: Any = None,
                        return_dict: bool = False) -> Any:
         """One optimizer step on one batch; returns the batch's loss and metrics."""
-        from lamina import backend
-
         self._require_compiled("train_on_batch()")
         source = data.make_source(x, y, sample_weight, None, None, False)
         self._prepare(source, None)
