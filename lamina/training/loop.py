@@ -41,8 +41,8 @@ from lamina.training.pacing import Pacer
 from lamina.training.state import across_processes
 from lamina.training.step import TrainState, pack_x_y_sample_weight
 
-__all__ = ["LoopHost", "train_fn", "single_train_call", "test_fn", "indexed_test_fn", "predict_fn", "run_epoch",
-           "test_steps", "predict_calls", "fused_steps", "step_key", "input_caster"]
+__all__ = ["LoopHost", "train_fn", "single_train_call", "run_epoch", "evaluate_fn", "indexed_evaluate_fn",
+           "evaluate_steps", "predict_fn", "predict_calls", "fused_steps", "step_key", "input_caster"]
 
 
 class LoopHost(Protocol):
@@ -244,7 +244,7 @@ def run_epoch(model: LoopHost, source: Any, seed_epoch: tuple[int, int], class_w
 
 
 # ---------------------------------------------------------------------------- evaluate
-def test_fn(model: LoopHost) -> Any:
+def evaluate_fn(model: LoopHost) -> Any:
     """The jitted evaluation step on one batch given as arrays (generators, ``test_on_batch``)."""
     def build() -> Any:
         cast = input_caster(model)
@@ -254,7 +254,7 @@ def test_fn(model: LoopHost) -> Any:
     return cached_jit(model, ("test",), build)
 
 
-def indexed_test_fn(model: LoopHost, fused: bool) -> Any:
+def indexed_evaluate_fn(model: LoopHost, fused: bool) -> Any:
     """Evaluation on the batch at row ``start`` of device-resident data, or (``fused``) on ``count``
     consecutive batches from there in one loop whose count is an argument (one compilation for all)."""
     dist = current_distribution()
@@ -278,7 +278,7 @@ def indexed_test_fn(model: LoopHost, fused: bool) -> Any:
     return cached_jit(model, ("test_indexed", id(dist), fused), build)
 
 
-def test_steps(model: LoopHost, source: Any, cb_list: Any, trainable: Any, non_trainable: Any
+def evaluate_steps(model: LoopHost, source: Any, cb_list: Any, trainable: Any, non_trainable: Any
                ) -> Iterator[tuple[int, Any, Any]]:
     """Run the evaluation steps, yielding ``(last batch index, logs, metrics variables)`` after each call."""
     begin = cb_list.on_test_batch_begin if cb_list is not None else (lambda i: None)
@@ -294,15 +294,15 @@ def test_steps(model: LoopHost, source: Any, cb_list: Any, trainable: Any, non_t
             begin(i)
             data_args = (source.x_dev, source.y_dev, source.sw_dev, start)
             if steps > 1:
-                logs, metrics_variables = indexed_test_fn(model, True)(
+                logs, metrics_variables = indexed_evaluate_fn(model, True)(
                     trainable, non_trainable, metrics_variables, *data_args, np.int32(steps), size=size)
             else:
-                logs, metrics_variables = indexed_test_fn(model, False)(
+                logs, metrics_variables = indexed_evaluate_fn(model, False)(
                     trainable, non_trainable, metrics_variables, *data_args, size=size)
             pacer.done(logs)
             yield i + steps - 1, logs, metrics_variables
     else:
-        fn = test_fn(model)
+        fn = evaluate_fn(model)
         for step_index, (xb, yb, swb) in enumerate(source.batches()):
             begin(step_index)
             if spread:

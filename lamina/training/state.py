@@ -10,8 +10,8 @@ whenever Python code can look (a callback, the end of an epoch, any exit from ``
 >>> model = Sequential([layers.Dense(2, input_shape=(3,))])
 >>> model.compile(optimizer="sgd", loss="mse")
 >>> state = read_state(model)
->>> [len(part) for part in state]  # kernel and bias; SGD's iteration count; the loss tracker's total and count
-[2, 0, 1, 2]
+>>> [len(part) for part in state]  # kernel and bias; no non-trainable weights; the optimizer; the loss tracker
+[2, 0, 2, 2]
 >>> write_state(model, state)
 """
 

@@ -353,7 +353,7 @@ class Trainer(Steps):
         trainable, non_trainable = self._params_for_call()
         trainable, non_trainable = list(trainable.values()), list(non_trainable.values())
         logs = None
-        for step_index, logs, _ in loop.test_steps(self, source, cb_list, trainable, non_trainable):
+        for step_index, logs, _ in loop.evaluate_steps(self, source, cb_list, trainable, non_trainable):
             if cb_list is not None:
                 cb_list.on_test_batch_end(step_index, loop.pythonify(logs) if cb_list.wants_batch_logs(step_index)
                                           else None)
