@@ -3,10 +3,10 @@
 Each example runs in its own subprocess (``--child``) for each framework. Under ``lamina`` a meta-path alias
 makes ``import keras`` / ``from keras import layers`` resolve to ``lamina``; under ``keras`` the real package
 runs with ``KERAS_BACKEND=jax``. Downloads are replaced by small synthetic data of the real shapes
-(``keras.datasets.*.load_data``, ``keras.utils.get_file`` for the URLs in ``URL_FAKES``, ``np.loadtxt`` of a
-URL); any other network access fails as a skip. ``fit`` runs one epoch on at most ``--train`` samples.
-Examples needing a module that is not installed (tensorflow, pandas, keras_nlp...) are skipped with the
-reason; notebook-only helpers (IPython.display, tqdm, ipywidgets, imageio) get do-nothing stubs.
+(``keras.datasets.*.load_data``, ``keras.utils.get_file`` for the URLs in ``URL_FAKES``, ``np.loadtxt`` or
+``pandas.read_csv`` of a URL); any other network access fails as a skip. ``fit`` runs one epoch on at
+most ``--train`` samples. Examples needing a module that is not installed (tensorflow, pandas,
+keras_nlp...) are skipped with the reason; notebook-only helpers (IPython.display, tqdm, ipywidgets, imageio) get do-nothing stubs.
 
 Usage::
 
@@ -212,12 +212,66 @@ def _forda(name: str) -> Callable[[Path, int], Path]:
     return write
 
 
+def _movielens(folder: Path, n: int) -> Path:
+    rng = _rng()
+    rows = max(n * 8, 2000)
+    ratings = ["userId,movieId,rating,timestamp"] + [
+        f"{rng.integers(1, 60)},{rng.integers(1, 400)},{rng.integers(1, 11) / 2:.1f},{964982703 + i}"
+        for i in range(rows)]
+    genres = ["Action", "Comedy", "Drama", "Horror", "Romance"]
+    movies = ["movieId,title,genres"] + [f"{m},Movie {m} (19{m % 100:02d}),{genres[m % 5]}|{genres[(m + 2) % 5]}"
+                                         for m in range(1, 400)]
+    path = folder / "ml-latest-small.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("ml-latest-small/ratings.csv", "\n".join(ratings) + "\n")
+        archive.writestr("ml-latest-small/movies.csv", "\n".join(movies) + "\n")
+    return path
+
+
+JENA_COLUMNS = ("p (mbar)", "T (degC)", "Tpot (K)", "Tdew (degC)", "rh (%)", "VPmax (mbar)", "VPact (mbar)",
+                "VPdef (mbar)", "sh (g/kg)", "H2OC (mmol/mol)", "rho (g/m**3)", "wv (m/s)", "max. wv (m/s)",
+                "wd (deg)")
+
+
+def _jena_climate(folder: Path, n: int) -> Path:
+    rng = _rng()
+    rows = 3000  # the example slices 720 past + 72 future steps: it needs a few thousand rows
+    lines = ["\"Date Time\"," + ",".join(f"\"{c}\"" for c in JENA_COLUMNS)]
+    for i in range(rows):
+        day, minute = divmod(i * 10, 24 * 60)
+        stamp = f"{day % 28 + 1:02d}.01.2009 {minute // 60:02d}:{minute % 60:02d}:00"
+        lines.append(stamp + "," + ",".join(f"{v:.2f}" for v in rng.normal(10.0, 3.0, size=len(JENA_COLUMNS))))
+    path = folder / "jena_climate_2009_2016.csv.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("jena_climate_2009_2016.csv", "\n".join(lines) + "\n")
+    return path
+
+
+def _nab(name: str) -> Callable[[Path, int], Path]:
+    def write(folder: Path, n: int) -> Path:
+        rng = _rng()
+        rows = 1200  # the example windows 288 steps
+        lines = ["timestamp,value"]
+        for i in range(rows):
+            day, minute = divmod(i * 5, 24 * 60)
+            lines.append(f"2014-04-{day % 28 + 1:02d} {minute // 60:02d}:{minute % 60:02d}:00,"
+                         f"{20 + 10 * ((i % 288) / 288) + rng.normal():.4f}")
+        path = folder / name
+        path.write_text("\n".join(lines) + "\n")
+        return path
+    return write
+
+
 # substring of the URL -> writer(folder, n) returning the path the download would have produced
 URL_FAKES: dict[str, Callable[[Path, int], Path]] = {
     "fra-eng.zip": _fra_eng,
     "mnist_test_seq.npy": _moving_mnist,
     "FordA_TRAIN.tsv": _forda("FordA_TRAIN.tsv"),
     "FordA_TEST.tsv": _forda("FordA_TEST.tsv"),
+    "ml-latest-small.zip": _movielens,
+    "jena_climate_2009_2016.csv.zip": _jena_climate,
+    "art_daily_small_noise.csv": _nab("art_daily_small_noise.csv"),
+    "art_daily_jumpsup.csv": _nab("art_daily_jumpsup.csv"),
 }
 
 
@@ -273,6 +327,20 @@ def install_patches(package: types.ModuleType, n_train: int, workdir: Path, mode
         return original_loadtxt(fname, *args, **kwargs)
 
     np.loadtxt = loadtxt
+
+    try:  # pandas (not a dependency) reads CSV files straight from URLs in some examples
+        import pandas
+    except ImportError:
+        pandas = None
+    if pandas is not None:
+        original_read_csv = pandas.read_csv
+
+        def read_csv(source: Any, *args: Any, **kwargs: Any) -> Any:
+            if isinstance(source, str) and "://" in source:
+                source = fake_download(source, workdir / "downloads", n_train)
+            return original_read_csv(source, *args, **kwargs)
+
+        pandas.read_csv = read_csv
 
     import urllib.request
 
