@@ -6,7 +6,8 @@ runs with ``KERAS_BACKEND=jax``. Downloads are replaced by small synthetic data 
 (``keras.datasets.*.load_data``, ``keras.utils.get_file`` for the URLs in ``URL_FAKES``, ``np.loadtxt`` or
 ``pandas.read_csv`` of a URL); any other network access fails as a skip. ``fit`` runs one epoch on at
 most ``--train`` samples. Examples needing a module that is not installed (tensorflow, pandas,
-keras_nlp...) are skipped with the reason; notebook-only helpers (IPython.display, tqdm, ipywidgets, imageio) get do-nothing stubs.
+keras_nlp...) are skipped with the reason; notebook-only helpers (IPython.display, tqdm, ipywidgets,
+imageio) get do-nothing stubs.
 
 Usage::
 
