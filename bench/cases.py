@@ -63,6 +63,14 @@ _CASE_LIST = [
          "keras-io's convolutional autoencoder: Conv2D 32 + MaxPool twice, Conv2DTranspose 32 stride 2 twice, "
          "Conv2D 1 sigmoid; binary cross-entropy on the inputs, Adam, one epoch, batch 128", 128,
          frameworks=("lamina", "keras", "torch"), max_repeats=3),
+    Case("lstm_text_b64", "fit", "lstm_text", 4_000, 1_000,
+         "Embedding(10000, 64) + LSTM(64) + Dense(1, sigmoid) on 100-token sequences, binary cross-entropy, "
+         "Adam, one epoch, batch 64 (PyTorch: one thread)", 64, frameworks=("lamina", "keras", "torch"),
+         options={"torch_threads": 1}),
+    Case("transformer_text_b64", "fit", "transformer_text", 4_000, 1_000,
+         "keras-io's transformer text classifier: token+position Embedding(20000, 64), MultiHeadAttention(2 "
+         "heads, key_dim 64), FFN 32, dropout 0.1, 100 tokens; Adam, one epoch, batch 64 (PyTorch: one thread)",
+         64, frameworks=("lamina", "keras", "torch"), options={"torch_threads": 1}),
     Case("predict_mlp", "predict", "mlp", 60_000, 20_000, "MLP predict on all samples, batch 32", 32),
     Case("import", "import", None, 0, 0, "import time in a fresh interpreter (lamina / keras / jax / torch)",
          fresh_process_per_repeat=True),
@@ -101,6 +109,8 @@ def select_cases(patterns: str | None) -> list[Case]:
 
 INPUT_SHAPES: dict[str, tuple[int, ...]] = {"mlp": (784,), "dense3d": (32, 32, 3), "cnn": (32, 32, 3),
                                             "convnet_wide": (28, 28, 1), "conv_autoencoder": (28, 28, 1)}
+#: Token-sequence models (bench/text_models.py): int32 token ids of shape (n, 100) with this vocabulary.
+TEXT_VOCAB: dict[str, int] = {"lstm_text": 10_000, "transformer_text": 20_000}
 #: Models that reconstruct their input (``y`` is ``x``) and train with binary cross-entropy and no metric.
 AUTOENCODERS = frozenset({"conv_autoencoder"})
 
@@ -113,17 +123,25 @@ def loss_and_metrics(model: str) -> tuple[str, list[str]]:
     """
     if model in AUTOENCODERS:
         return "binary_crossentropy", []
+    if model == "lstm_text":
+        return "binary_crossentropy", ["accuracy"]
     return "sparse_categorical_crossentropy", ["accuracy"]
 
 
 def make_data(model: str, n: int, seed: int = 0) -> tuple[Any, Any]:
     """Float32 inputs in [0, 1) and int32 class labels (10 classes), identical for every framework.
 
-    ``dense3d`` has one label per spatial position, shape ``(n, 32, 32)``; an autoencoder's target is ``x``.
+    ``dense3d`` has one label per spatial position, shape ``(n, 32, 32)``; an autoencoder's target is ``x``;
+    text models get int32 token ids ``(n, 100)`` and labels 0/1 (``lstm_text``: float32 ``(n, 1)``).
     """
     import numpy as np
 
     rng = np.random.default_rng(seed)
+    if model in TEXT_VOCAB:
+        x = rng.integers(1, TEXT_VOCAB[model], size=(n, 100), dtype=np.int32)
+        if model == "lstm_text":
+            return x, rng.integers(0, 2, size=(n, 1)).astype(np.float32)
+        return x, rng.integers(0, 2, size=(n,), dtype=np.int32)
     x = rng.random((n, *INPUT_SHAPES[model]), dtype=np.float32)
     if model in AUTOENCODERS:
         return x, x

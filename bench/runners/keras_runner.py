@@ -18,6 +18,12 @@ def build_model(model: str) -> Any:
     """The benchmark model as a Keras ``Sequential`` (softmax output, like the seed scripts)."""
     from keras import Input, Sequential, layers
 
+    if model.endswith("_text"):
+        import keras
+
+        from bench.text_models import build_keras_api
+
+        return build_keras_api(model, keras)
     if model == "mlp":
         return Sequential([Input((784,)), layers.Dense(512, activation="relu"),
                            layers.Dense(10, activation="softmax")])

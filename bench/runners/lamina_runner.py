@@ -19,6 +19,11 @@ def build_model(model: str) -> Any:
     """The benchmark model as a lamina ``Sequential`` (the same code as the Keras runner's)."""
     from lamina import layers, models
 
+    if model.endswith("_text"):
+        import lamina
+        from bench.text_models import build_keras_api
+
+        return build_keras_api(model, lamina)
     if model == "mlp":
         return models.Sequential([layers.Input((784,)), layers.Dense(512, activation="relu"),
                                   layers.Dense(10, activation="softmax")])

@@ -1,8 +1,8 @@
 """PyTorch (CPU build) training loops: the idiomatic ``zero_grad / backward / step`` loop.
 
-Threads are set to the machine's core count. The data are tensors made once from the same NumPy arrays;
-each epoch draws a ``randperm`` and indexes its batches; loss and accuracy accumulate as tensors and are
-read once per epoch. Skipped with a message when torch is not installed.
+Threads are set to the machine's core count (a case's ``torch_threads`` option overrides it). The data are
+tensors made once from the same NumPy arrays; each epoch draws a ``randperm`` and indexes its batches; loss
+and accuracy accumulate as tensors and are read once per epoch. Skipped with a message when torch is not installed.
 Usage: ``python -m bench.runners.torch_runner --case mlp_b32 --repeats 5 [--quick]``.
 """
 
@@ -19,6 +19,10 @@ def build_model(model: str) -> Any:
     """The benchmark model in PyTorch (logits out; the softmax lives in ``cross_entropy``)."""
     from torch import nn
 
+    if model.endswith("_text"):
+        from bench.text_models import build_torch
+
+        return build_torch(model)
     if model == "convnet_wide":
         return nn.Sequential(nn.Conv2d(1, 64, 3), nn.ReLU(), nn.Conv2d(64, 128, 3), nn.ReLU(), nn.Conv2d(128, 256, 3),
                              nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(256, 10))
@@ -38,9 +42,11 @@ def to_tensors(model: str, x: Any, y: Any) -> tuple[Any, Any]:
     import numpy as np
     import torch
 
+    if y.dtype == np.float32 and x.ndim == 2:  # token ids and binary targets (bench/text_models.py)
+        return torch.from_numpy(x.astype(np.int64)), torch.from_numpy(y)
     if x.ndim == 4:
         x = np.ascontiguousarray(x.transpose(0, 3, 1, 2))  # NCHW, PyTorch's native layout
-    if y.dtype == np.float32:  # an autoencoder's target: its input
+    if y.dtype == np.float32 and x.ndim == 4:  # an autoencoder's target: its input
         return torch.from_numpy(x), torch.from_numpy(x.copy())
     return torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
 
@@ -107,7 +113,7 @@ def main(argv: list[str] | None = None) -> None:
     import torch
 
     torch.manual_seed(0)
-    torch.set_num_threads(os.cpu_count() or 1)
+    torch.set_num_threads(case.options.get("torch_threads") or os.cpu_count() or 1)
     x, y = to_tensors(case.model, *make_data(case.model, case.num_samples(args.quick)))
     notes = [f"torch {torch.__version__}, {torch.get_num_threads()} threads"]
     if case.kind == "fit":
