@@ -373,7 +373,68 @@ def conv_transpose(x: jax.Array, kernel: jax.Array, strides: IntOrSeq = 1, paddi
         flipped = jnp.flip(kernel, axis=tuple(range(rank)))
         flipped = jnp.swapaxes(flipped, -1, -2)  # (*k, in_channels, filters)
         return conv(x, flipped, 1, pads, dilation_t, 1, fmt, impl)
+    if impl != "lax" and all(d == 1 for d in dilation_t) and (impl != "auto" or jax.default_backend() == "cpu"):
+        xl = x if fmt == "channels_last" else _to_last(x)
+        y = _subpixel_conv_transpose(xl, kernel, strides_t, pads, "auto" if impl == "subpixel" else impl)
+        return y if fmt == "channels_last" else _to_first(y)
     spatial_chars = "DHW"[3 - rank:]
     lhs = "N" + spatial_chars + "C" if fmt == "channels_last" else "NC" + spatial_chars
     return lax.conv_transpose(x, kernel, strides_t, padding=pads, rhs_dilation=dilation_t,
                               dimension_numbers=(lhs, spatial_chars + "IO", lhs), transpose_kernel=True)
+
+
+def _subpixel_taps(size: int, kernel: int, stride: int, pad: tuple[int, int]
+                   ) -> tuple[int, int, int, int, list[list[int]]]:
+    """One axis of the sub-pixel form of a transposed convolution.
+
+    Output ``o = stride * q + r`` is ``sum_u w[u] x[q + (r + c - u) / stride]`` over the taps ``u`` with
+    ``r + c - u`` divisible by ``stride`` (``c = kernel - 1 - low``). Returns ``(length, phases_len, d_min,
+    taps, table)``: the output length, ``ceil(length / stride)``, the smallest input offset, the number of
+    input offsets and ``table[j][r]``, the kernel tap for offset ``d_min + j`` and phase ``r`` (``kernel``
+    where none: a zero).
+    """
+    low, high = pad
+    length = (size - 1) * stride + low + high - kernel + 2
+    c = kernel - 1 - low
+    offsets = {(r + c - u) // stride for r in range(stride) for u in range(kernel) if (r + c - u) % stride == 0}
+    if not offsets:
+        offsets = {0}
+    d_min, d_max = min(offsets), max(offsets)
+    table = [[kernel] * stride for _ in range(d_max - d_min + 1)]
+    for r in range(stride):
+        for u in range(kernel):
+            if (r + c - u) % stride == 0:
+                table[(r + c - u) // stride - d_min][r] = u
+    return length, -(-length // stride), d_min, d_max - d_min + 1, table
+
+
+def _subpixel_conv_transpose(x: jax.Array, kernel: jax.Array, strides: tuple[int, ...],
+                             pads: list[tuple[int, int]], impl: str) -> jax.Array:
+    """channels_last strided transposed convolution as one stride-1 convolution then depth-to-space.
+
+    Each of the ``prod(strides)`` output phases is a stride-1 correlation of the input with a sub-kernel;
+    the sub-kernels are stacked on the output-channel axis (``(*taps, in_channels, prod(strides) *
+    filters)``, zeros where a phase has fewer taps), so no multiply touches the zeros that
+    ``lax.conv_transpose`` inserts between the input's pixels. The sums are the same terms.
+    """
+    rank = len(strides)
+    filters, cin = kernel.shape[-2], kernel.shape[-1]
+    axes = [_subpixel_taps(x.shape[1 + a], kernel.shape[a], strides[a], pads[a]) for a in range(rank)]
+    w = kernel
+    for a, (_, _, _, taps, table) in enumerate(axes):
+        w = jnp.pad(w, [(0, 1) if i == 2 * a else (0, 0) for i in range(w.ndim)])
+        index = jnp.asarray([u for row in table for u in row], jnp.int32)
+        w = jnp.take(w, index, axis=2 * a)
+        w = w.reshape(*w.shape[:2 * a], taps, strides[a], *w.shape[2 * a + 1:])
+    # (D1, s1, D2, s2, ..., F, C) -> (D1, D2, ..., C, s1, s2, ..., F)
+    order = [2 * a for a in range(rank)] + [2 * rank + 1] + [2 * a + 1 for a in range(rank)] + [2 * rank]
+    w = jnp.transpose(w, order).reshape(*(t for *_, t, _ in axes), cin, math.prod(strides) * filters)
+    config = [(0, 0, 0)] + [(-d_min, q + taps - 1 + d_min - x.shape[1 + a], 0)
+                            for a, (_, q, d_min, taps, _) in enumerate(axes)] + [(0, 0, 0)]
+    xp = lax.pad(x, jnp.zeros((), x.dtype), config)
+    y = conv(xp, w, 1, "valid", 1, 1, "channels_last", impl)  # (N, *Q, s1 * s2 * ... * F)
+    n, qs = y.shape[0], y.shape[1:-1]
+    y = y.reshape(n, *qs, *strides, filters)
+    y = jnp.transpose(y, [0] + [v for a in range(rank) for v in (1 + a, 1 + rank + a)] + [1 + 2 * rank])
+    y = y.reshape(n, *(q * s for q, s in zip(qs, strides)), filters)
+    return y[(slice(None), *(slice(0, length) for length, *_ in axes))]
