@@ -255,8 +255,9 @@ def _nab(name: str) -> Callable[[Path, int], Path]:
         lines = ["timestamp,value"]
         for i in range(rows):
             day, minute = divmod(i * 5, 24 * 60)
+            jump = 60.0 if "jumpsup" in name and 700 <= i < 760 else 0.0  # the anomaly the example finds
             lines.append(f"2014-04-{day % 28 + 1:02d} {minute // 60:02d}:{minute % 60:02d}:00,"
-                         f"{20 + 10 * ((i % 288) / 288) + rng.normal():.4f}")
+                         f"{20 + 10 * ((i % 288) / 288) + rng.normal() + jump:.4f}")
         path = folder / name
         path.write_text("\n".join(lines) + "\n")
         return path

@@ -170,7 +170,7 @@ def test_conv_transpose_matches_keras(case, fmt):
     want = np.asarray(keras.ops.conv_transpose(x, kern, s, p, op, fmt, d))
     np.testing.assert_allclose(conv_transpose(x, kern, s, p, op, d, fmt), want, **TOL)
     if any(v != 1 for v in s) or fmt == "channels_first":
-        return  # strided transposes run lax.conv_transpose, exactly Keras's call
+        return  # strided transposes: test_strided_transpose_subpixel_equals_lax below
 
     @jax.jit
     def run(x, kern):
@@ -184,6 +184,38 @@ def test_conv_transpose_matches_keras(case, fmt):
     (y0, (gx0, gk0)), (y1, (gx1, gk1)) = run(jnp.asarray(x), jnp.asarray(kern))
     for a, b in ((y1, want), (y0, want), (gx1, gx0), (gk1, gk0)):
         np.testing.assert_allclose(a, b, **TOL)
+
+
+def _subpixel_cases() -> list[tuple]:
+    """Every kernel 1-5 x stride 2-3 x padding x valid output_padding, 1D and 2D (one size per case)."""
+    cases = []
+    for rank, sizes in ((1, (7,)), (2, (5, 6))):
+        for k in range(1, 6):
+            for s in (2, 3):
+                for p in ("valid", "same"):
+                    for op in (None, s - 1):
+                        cases.append((rank, sizes, k, s, p, op))
+    return cases
+
+
+@pytest.mark.parametrize("case", _subpixel_cases(), ids=str)
+def test_strided_transpose_subpixel_equals_lax(case):
+    """The sub-pixel form (one stride-1 convolution, then depth-to-space) that strided transposes use on
+    CPU gives lax.conv_transpose's outputs and gradients."""
+    rank, sizes, k, s, p, op = case
+    x, kern = jnp.asarray(_rand((2, *sizes, 3), 21)), jnp.asarray(_rand((k,) * rank + (4, 3), 22))
+
+    def both(a, b):
+        out = []
+        for impl in ("lax", "auto"):
+            fn = lambda a, b, impl=impl: conv_transpose(a, b, s, p, op, 1, "channels_last", impl=impl)  # noqa: E731
+            out.append((fn(a, b), jax.grad(lambda a, b, fn=fn: jnp.sum(jnp.sin(fn(a, b))), argnums=(0, 1))(a, b)))
+        return out
+
+    (y0, (gx0, gk0)), (y1, (gx1, gk1)) = jax.jit(both)(x, kern)
+    assert y0.shape == y1.shape
+    for got, want in ((y1, y0), (gx1, gx0), (gk1, gk0)):
+        np.testing.assert_allclose(got, want, **TOL)
 
 
 def test_conv_transpose_layer_kernel_layout():
