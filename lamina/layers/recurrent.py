@@ -1,8 +1,7 @@
 """Recurrent layers ``SimpleRNN``, ``LSTM`` and ``GRU`` computed with ``jax.lax.scan``.
 
-The input projection ``x @ kernel + bias`` of all steps is one matrix product before the scan; the scan
-only carries ``h @ recurrent_kernel``. Weights and gate orders are Keras's (LSTM ``i, f, c, o``; GRU
-``z, r, h`` with ``reset_after=True`` and a ``(2, 3 * units)`` bias), so ``set_weights`` takes Keras's
+Each step of the scan projects its own inputs (``x_t @ kernel + bias``) and adds ``h @ recurrent_kernel``.
+Weights and gate orders are Keras's (LSTM ``i, f, c, o``; GRU ``z, r, h`` with ``reset_after=True`` and a ``(2, 3 * units)`` bias), so ``set_weights`` takes Keras's
 arrays. A ``mask`` (``(batch, time)``, e.g. from ``Embedding(mask_zero=True)``) makes masked steps keep the
 previous state, as in Keras.
 
@@ -557,7 +556,7 @@ class StackedRNNCells(Layer):
 
 class _FusedRNN(RNN):
     """Shared machinery of ``SimpleRNN``/``LSTM``/``GRU``: their weights live on the layer (Keras keeps them in a
-    ``cell``; the file layout adds that level), and the input projection of all steps is one matrix product."""
+    ``cell``; the file layout adds that level), and one ``lax.scan`` runs the steps."""
 
     _gates = 1
 
