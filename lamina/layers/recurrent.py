@@ -1,9 +1,9 @@
 """Recurrent layers ``SimpleRNN``, ``LSTM`` and ``GRU`` computed with ``jax.lax.scan``.
 
 Each step of the scan projects its own inputs (``x_t @ kernel + bias``) and adds ``h @ recurrent_kernel``.
-Weights and gate orders are Keras's (LSTM ``i, f, c, o``; GRU ``z, r, h`` with ``reset_after=True`` and a ``(2, 3 * units)`` bias), so ``set_weights`` takes Keras's
-arrays. A ``mask`` (``(batch, time)``, e.g. from ``Embedding(mask_zero=True)``) makes masked steps keep the
-previous state, as in Keras.
+Weights and gate orders are Keras's (LSTM ``i, f, c, o``; GRU ``z, r, h`` with ``reset_after=True`` and a
+``(2, 3 * units)`` bias), so ``set_weights`` takes Keras's arrays. A ``mask`` (``(batch, time)``, e.g. from
+``Embedding(mask_zero=True)``) makes masked steps keep the previous state, as in Keras.
 
 >>> from lamina import layers
 >>> layers.LSTM(8)(layers.Input((5, 3))).shape
