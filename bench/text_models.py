@@ -11,7 +11,7 @@ for PyTorch (the same sizes, the same layers).
 
 >>> import lamina
 >>> build_keras_api("lstm_text", lamina).count_params()
-656961
+673089
 """
 
 from __future__ import annotations
