@@ -55,8 +55,11 @@ def test_single_image_matches_keras(name, kwargs):
     assert_matches_keras(name, kwargs, _x(kwargs, shape=(7, 6, 3)), modes=(True, False))
 
 
+# RandomInvert(0.5) draws each image's probability from [0, 0.5]: for about 1 seed in 10 its 8 images (or
+# its two keys) all come out alike, so the test would depend on the seed the global counter hands out.
+# A fixed probability of 0.5 and a fixed seed make it a property of the layer, not of test order.
 @pytest.mark.parametrize("layer", [layers.RandomHue(0.5), layers.RandomSaturation(0.8),
-                                   layers.RandomColorDegeneration(0.5), layers.RandomInvert(0.5),
+                                   layers.RandomColorDegeneration(0.5), layers.RandomInvert((0.5, 0.5), seed=1),
                                    layers.RandomPosterization(4), layers.Solarization(0.3, 0.5),
                                    layers.RandomSharpness(0.8), layers.RandomGaussianBlur(0.8),
                                    layers.RandomColorJitter(brightness_factor=0.3, hue_factor=0.3)],
