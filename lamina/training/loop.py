@@ -36,7 +36,7 @@ from lamina import distribution as distribution_module
 from lamina.backend import refuse_short_lived_options, short_lived_compile_options
 from lamina.distribution import constrain_batch, place_data
 from lamina.distribution import distribution as current_distribution
-from lamina.training import data, pacing, staging
+from lamina.training import data, pacing, speed, staging
 from lamina.training.pacing import Pacer
 from lamina.training.state import across_processes
 from lamina.training.step import TrainState, pack_x_y_sample_weight
@@ -183,7 +183,8 @@ def train_fn(model: LoopHost, fused: bool = False, split: bool = True) -> Any:
             one = lambda st, row: indexed(st, xs, ys, sws, order, row, seeds, size)  # noqa: E731
             return fused_steps(one, state, start, count, size)
 
-        options = short_lived_compile_options() if not (fused or split) else None
+        short = not (fused or split) and speed.short_lived_options_fit(model)
+        options = short_lived_compile_options() if short else None
         return jax.jit(loop if fused else indexed, static_argnames=("size",), donate_argnums=(0,),
                        compiler_options=options)
 

@@ -77,6 +77,25 @@ def maybe_micro_batched(grad_fn: Any, get_rng: Any, set_rng: Any) -> Any:
     return maybe_chunked
 
 
+#: The most layers a model may have for ``"auto"`` pacing's single steps to compile with
+#: ``backend.SHORT_LIVED_CPU_OPTIONS`` (XLA's older loop emitters). They save 0.1-0.4 s on the first step of a
+#: 3-6 layer MLP or CNN, but their compile time grows far faster with the step: keras-io's EANet (8
+#: external-attention blocks, ~150 layers) compiled its first step in 333 s with them against 20-30 s with
+#: XLA's defaults; 4 blocks 110 s against 19 s; one attention block (18 layers) 23 s against 13 s.
+SHORT_LIVED_MAX_LAYERS = 8
+
+
+def short_lived_options_fit(model: Any) -> bool:
+    """Whether ``model`` is small enough (``SHORT_LIVED_MAX_LAYERS``) for its single steps to compile with the
+    short-lived options; a larger one keeps XLA's defaults, whose compile time scales with the step."""
+    count = 0
+    for _ in walk_layers(model):
+        count += 1
+        if count > SHORT_LIVED_MAX_LAYERS:
+            return False
+    return True
+
+
 def walk_layers(model: Any) -> Iterator[Any]:
     """Every layer inside ``model``: nested models and wrapped layers (TimeDistributed, Bidirectional) too."""
     for layer in getattr(model, "layers", []):
