@@ -176,6 +176,60 @@ def categorical(logits: Any, num_samples: int, dtype: Any = "int32", seed: Any =
     return out.astype(dtype)
 
 
+def bernoulli(key: Any, p: float, shape: tuple[int, ...]) -> jax.Array:
+    """``jax.random.bernoulli(key, p, shape)`` bit for bit, drawn faster on XLA's CPU backend.
+
+    JAX lowers its Threefry hash on the CPU as a loop of 5 rounds over whole arrays; written out here as one
+    elementwise expression, XLA fuses it into a single pass (a ``(64, 100, 64)`` dropout's forward and
+    backward took 4.3 ms against 7.0 ms on one core). Keys other than JAX's default Threefry (partitionable
+    bits), or ``p`` that is not a Python number, take ``jax.random.bernoulli`` itself.
+
+    >>> key = jax.random.PRNGKey(3)
+    >>> bool((bernoulli(key, 0.9, (5, 7)) == jax.random.bernoulli(key, 0.9, (5, 7))).all())
+    True
+    """
+    shape = tuple(int(d) for d in shape)
+    size = int(np.prod(shape, dtype=np.int64))
+    if isinstance(key, jax.Array) and jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+        if str(jax.random.key_impl(key)) not in ("threefry2x32", "PRNGImpl(threefry2x32)"):
+            return jax.random.bernoulli(key, p, shape)
+        key = jax.random.key_data(key)
+    exact = (isinstance(p, (int, float)) and 0.0 < float(p) < 1.0 and size < 2**32 and len(shape) > 0
+             and jax.config.jax_threefry_partitionable and jax.config.jax_default_prng_impl == "threefry2x32"
+             and getattr(key, "shape", None) == (2,) and jnp.asarray(key).dtype == jnp.uint32)
+    if not exact:
+        return jax.random.bernoulli(key, p, shape)
+    # jax.random.uniform keeps the top 23 bits m of each word as m / 2**23; m / 2**23 < p  <=>  m < ceil(p * 2**23)
+    threshold = np.uint32(int(np.ceil(float(np.float32(p)) * 2.0**23)))
+
+    def draw(state: tuple[Any, Any]) -> tuple[Any, Any]:
+        words = _threefry_bits(key, shape)
+        return state[0] + np.uint32(1), jax.lax.shift_right_logical(words, np.uint32(9)) < threshold
+
+    # XLA would copy the (cheap-looking) hash into every fusion that reads the mask, forward and backward (a
+    # dropout's mask was hashed 5 times per train step). A loop of one trip, whose count XLA cannot read off
+    # the program (min(k, 1) | 1 is always 1), makes it hash once and keep the mask.
+    trips = jnp.minimum(key[0], np.uint32(1)) | np.uint32(1)
+    return jax.lax.while_loop(lambda state: state[0] < trips, draw, (np.uint32(0), jnp.zeros(shape, bool)))[1]
+
+
+def _threefry_bits(key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
+    """``jax.random.bits(key, shape, uint32)`` for a raw Threefry key: the 20-round Threefry-2x32 hash of the
+    counters ``(0, i)``, words xor-ed, as JAX's partitionable scheme defines them."""
+    k0, k1 = key[0], key[1]
+    keys = (k0, k1, k0 ^ k1 ^ np.uint32(0x1BD11BDA))
+    x0 = jnp.zeros(shape, np.uint32) + keys[0]
+    x1 = jax.lax.iota(np.uint32, int(np.prod(shape))).reshape(shape) + keys[1]
+    rotations = ((13, 15, 26, 6), (17, 29, 16, 24))
+    for block in range(5):
+        for r in rotations[block % 2]:
+            x0 = x0 + x1
+            x1 = (jax.lax.shift_left(x1, np.uint32(r)) | jax.lax.shift_right_logical(x1, np.uint32(32 - r))) ^ x0
+        x0 = x0 + keys[(block + 1) % 3]
+        x1 = x1 + keys[(block + 2) % 3] + np.uint32(block + 1)
+    return x0 ^ x1
+
+
 def dropout(inputs: Any, rate: float, noise_shape: Any = None, seed: Any = None) -> Any:
     """Zero entries with probability ``rate`` and scale the rest by ``1 / (1 - rate)``.
 
@@ -190,7 +244,7 @@ def dropout(inputs: Any, rate: float, noise_shape: Any = None, seed: Any = None)
     keep = 1.0 - rate
     shape = inputs.shape if noise_shape is None else tuple(
         inputs.shape[i] if d is None else int(d) for i, d in enumerate(noise_shape))
-    mask = jnp.broadcast_to(jax.random.bernoulli(draw_seed(seed), p=keep, shape=shape), inputs.shape)
+    mask = jnp.broadcast_to(bernoulli(draw_seed(seed), keep, shape), inputs.shape)
     return jax.lax.select(mask, inputs / keep, jnp.zeros_like(inputs))
 
 

@@ -45,3 +45,46 @@ def test_seed_generator_advances_and_repeats():
     first, second = random.normal((3,), seed=a), random.normal((3,), seed=a)
     assert not np.allclose(first, second)
     np.testing.assert_array_equal(random.normal((3,), seed=b), first)
+
+
+# ---------------------------------------------------------------------------------------------- bernoulli
+@pytest.mark.parametrize("shape", [(1,), (7,), (5, 7), (64, 100, 64), (2, 3, 4, 5)])
+@pytest.mark.parametrize("p", [0.9, 0.5, 0.75, 0.123456, 0.999])
+def test_bernoulli_equals_jax_bit_for_bit(shape, p):
+    import jax
+
+    for seed in range(3):
+        key = jax.random.fold_in(jax.random.PRNGKey(seed), 17)
+        ours = jax.jit(lambda k: random.bernoulli(k, p, shape))(key)
+        assert ours.dtype == np.bool_ and ours.shape == shape
+        np.testing.assert_array_equal(np.asarray(ours), np.asarray(jax.random.bernoulli(key, p, shape)))
+
+
+def test_bernoulli_typed_keys_and_traced_probabilities_fall_back_exactly():
+    import jax
+
+    typed = jax.random.key(4)
+    np.testing.assert_array_equal(random.bernoulli(typed, 0.7, (9, 9)), jax.random.bernoulli(typed, 0.7, (9, 9)))
+    key = jax.random.PRNGKey(5)
+    traced = jax.jit(lambda k, p: random.bernoulli(k, p, (6, 6)))(key, 0.3)
+    np.testing.assert_array_equal(traced, jax.random.bernoulli(key, 0.3, (6, 6)))
+
+
+def test_bernoulli_mask_is_hashed_once_per_train_step():
+    """A mask read before and after a matmul, forward and backward: the compiled gradient hashes it in one
+    fused computation (a plain elementwise hash was copied into 4)."""
+    import re
+
+    import jax
+    import jax.numpy as jnp
+
+    x, w = jnp.ones((16, 10, 32)), jnp.ones((32, 32)) * 0.1
+
+    def loss(x, w, key):
+        keep = random.bernoulli(key, 0.9, x.shape)
+        y = jnp.tanh((jnp.where(keep, x / 0.9, 0.0) + x) @ w)
+        return jnp.sum(jnp.where(keep, y / 0.9, 0.0) ** 2)
+
+    text = jax.jit(jax.grad(loss, argnums=(0, 1))).lower(x, w, jax.random.PRNGKey(0)).compile().as_text()
+    hashing = [c for c in re.split(r"\n(?=\S)", text) if c.count(" xor(") >= 20]
+    assert len(hashing) == 1

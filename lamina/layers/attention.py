@@ -33,6 +33,7 @@ from lamina.layers.activation import Softmax
 from lamina.layers.base import Layer
 from lamina.layers.einsum_dense import EinsumDense
 from lamina.layers.regularization import Dropout
+from lamina.ops.nn import heads_major_attention, heads_major_fits
 
 Shape = tuple[int | None, ...]
 
@@ -190,11 +191,14 @@ class _QueryValueKeyCall(Layer):
                 self._tracked_layers.append(layer)
 
     def _fast_attention(self, query: Any, key: Any, value: Any, mask: Any, is_causal: bool, scale: float) -> Any:
-        """``jax.nn.dot_product_attention`` on ``(B, T, N, H)`` tensors, as Keras's JAX backend computes it."""
+        """``jax.nn.dot_product_attention`` on ``(B, T, N, H)`` tensors, as Keras's JAX backend computes it (in
+        :func:`~lamina.ops.nn.heads_major_attention`'s faster layout where it fits)."""
         if mask is not None:
             while mask.ndim < 4:
                 mask = jnp.expand_dims(mask, -3)
             mask = _as_bool(mask)
+        if heads_major_fits(query, key, mask=mask):
+            return heads_major_attention(query, key, value, mask=mask, scale=scale, is_causal=is_causal)
         return jax.nn.dot_product_attention(query, key, value, mask=mask, scale=scale, is_causal=is_causal,
                                             implementation="xla")
 

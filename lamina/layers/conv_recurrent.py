@@ -25,6 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lamina import activations, initializers
+from lamina import random as lamina_random
 from lamina.explain import Details, register_explainer
 from lamina.layers.base import CallScope, InputSpec, Layer, shape_str
 from lamina.layers.convolution import conv, conv_output_length, data_format_of, normalize_tuple
@@ -254,7 +255,7 @@ class ConvLSTM(RNN):
             return None
         scope = CallScope.current()
         key = scope.next_rng() if scope is not None else jax.random.PRNGKey(self.cell.seed or 0)
-        keep = jax.random.bernoulli(key, 1.0 - rate, (4,) + tuple(shape))
+        keep = lamina_random.bernoulli(key, 1.0 - rate, (4,) + tuple(shape))
         return keep.astype(dtype) / (1.0 - rate)
 
     def call(self, sequences: Any, initial_state: Any = None, mask: Any = None, training: bool = False) -> Any:

@@ -22,6 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lamina import activations, initializers
+from lamina import random as lamina_random
 from lamina.layers.base import CallScope, InputSpec, Layer, _accepts, shape_str
 
 Shape = tuple[int | None, ...]
@@ -313,7 +314,7 @@ class _DropoutCell(Layer):
     def _mask(self, shape: tuple[int, ...], rate: float, dtype: Any) -> Any:
         scope = CallScope.current()
         key = scope.next_rng() if scope is not None else jax.random.PRNGKey(self.seed or 0)
-        return jax.random.bernoulli(key, 1.0 - rate, shape).astype(dtype) / (1.0 - rate)
+        return lamina_random.bernoulli(key, 1.0 - rate, shape).astype(dtype) / (1.0 - rate)
 
     def _prepare_masks(self, batch: int, features: int, dtype: Any, training: bool) -> None:
         self._dp_mask = (self._mask((batch, features), self.dropout, dtype)
@@ -654,7 +655,7 @@ class _FusedRNN(RNN):
             return None
         scope = CallScope.current()
         key = scope.next_rng() if scope is not None else jax.random.PRNGKey(self.seed or 0)
-        keep = jax.random.bernoulli(key, 1.0 - rate, shape)
+        keep = lamina_random.bernoulli(key, 1.0 - rate, shape)
         return keep.astype(jnp.float32) / (1.0 - rate)
 
     def call(self, inputs: Any, mask: Any = None, training: bool = False, initial_state: Any = None) -> Any:

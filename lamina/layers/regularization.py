@@ -14,6 +14,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from lamina import random as lamina_random
 from lamina.layers.base import CallScope, Layer
 
 
@@ -43,7 +44,7 @@ class Dropout(Layer):
         shape = inputs.shape
         if self.noise_shape is not None:
             shape = tuple(s if n is None else n for s, n in zip(inputs.shape, self.noise_shape))
-        keep = jax.random.bernoulli(key, 1.0 - self.rate, shape)
+        keep = lamina_random.bernoulli(key, 1.0 - self.rate, shape)
         return jnp.where(keep, inputs / (1.0 - self.rate), jnp.zeros((), inputs.dtype))
 
     def compute_output_shape(self, input_shape: Any) -> Any:
@@ -78,7 +79,7 @@ class SpatialDropout1D(Dropout):
             shape = (inputs.shape[0],) + (1,) * self._rank + (inputs.shape[-1],)
         scope = CallScope.current()
         key = scope.next_rng() if scope is not None else jax.random.PRNGKey(self.seed or 0)
-        keep = jax.random.bernoulli(key, 1.0 - self.rate, shape)
+        keep = lamina_random.bernoulli(key, 1.0 - self.rate, shape)
         return jnp.where(keep, inputs / (1.0 - self.rate), jnp.zeros((), inputs.dtype))
 
     def get_config(self) -> dict[str, Any]:

@@ -684,8 +684,70 @@ def dot_product_attention(query: Any, key: Any, value: Any, bias: Any = None, ma
         except Exception as error:
             raise RuntimeError(f"dot_product_attention: flash_attention=True needs cuDNN flash attention "
                                f"(an Ampere or newer GPU); it failed with: {error}") from error
+    if heads_major_fits(query, key, bias, mask):
+        return heads_major_attention(query, key, value, bias=bias, mask=mask, scale=scale, is_causal=is_causal)
     return jnn.dot_product_attention(query, key, value, bias=bias, mask=mask, scale=scale, is_causal=is_causal,
                                      implementation="xla")
+
+
+def heads_major_fits(query: Any, key: Any, bias: Any = None, mask: Any = None) -> bool:
+    """Whether :func:`heads_major_attention` takes these ``(B, T, N, H)`` operands (else ``jax.nn``'s form):
+    4-D tensors, query heads a multiple of key heads, a bias or mask of rank 4 that broadcasts to the logits.
+
+    >>> import jax.numpy as jnp
+    >>> heads_major_fits(jnp.ones((2, 5, 4, 8)), jnp.ones((2, 5, 2, 8)), mask=jnp.ones((5, 5), bool))
+    False
+    """
+    if query.ndim != 4 or key.ndim != 4 or key.shape[2] == 0 or query.shape[2] % key.shape[2]:
+        return False
+    logits = (query.shape[0], query.shape[2], query.shape[1], key.shape[1])
+    for extra in (bias, mask):
+        if extra is None:
+            continue
+        if extra.ndim != 4 or any(e not in (1, n) for e, n in zip(extra.shape, logits)):
+            return False
+    return True
+
+
+def heads_major_attention(query: jax.Array, key: jax.Array, value: jax.Array, bias: Any = None, mask: Any = None,
+                          scale: float | None = None, is_causal: bool = False) -> jax.Array:
+    """``jax.nn.dot_product_attention(..., implementation="xla")`` computed with the heads axis before the
+    positions: the same logits, masking (``-0.7 * finfo.max`` where masked), float32 softmax and output.
+
+    ``jax.nn``'s form vmaps over head groups and contracts ``(B, T, N, H)`` operands in place, which XLA's
+    CPU backend runs as strided batched products: a 2-head, 100-token, 64-dim attention took 31-41 ms
+    forward+backward there against 21-29 ms in this form (batch 64, one core). Grouped heads (``N = K * G``
+    query heads over ``K`` key heads) share one product per key head.
+
+    >>> import jax.numpy as jnp
+    >>> q = jnp.ones((2, 5, 4, 8))
+    >>> heads_major_attention(q, q[:, :, :2], q[:, :, :2], is_causal=True).shape
+    (2, 5, 4, 8)
+    """
+    batch, q_len, heads, depth = query.shape
+    kv_len, kv_heads = key.shape[1], key.shape[2]
+    groups = heads // kv_heads
+    scale = 1.0 / np.sqrt(depth) if scale is None else scale
+    logits_dtype = jnp.promote_types(query.dtype, np.float32)
+    batch_dims = ((0, 1), (0, 1))
+    q = jnp.transpose(query, (0, 2, 1, 3)).reshape(batch, kv_heads, groups * q_len, depth)
+    k = jnp.transpose(key, (0, 2, 1, 3))
+    v = jnp.transpose(value, (0, 2, 1, 3))
+    logits = lax.dot_general(q, k, (((3,), (3,)), batch_dims), preferred_element_type=logits_dtype)
+    logits = logits.reshape(batch, heads, q_len, kv_len) * jnp.asarray(scale, logits_dtype)
+    if bias is not None:
+        logits = (logits + bias).astype(logits_dtype)
+    keep = None if mask is None else jnp.asarray(mask, bool)
+    if is_causal:
+        causal = jnp.tril(jnp.ones((q_len, kv_len), bool))
+        keep = causal if keep is None else keep & causal
+    if keep is not None:
+        large_negative = -0.7 * min(float(jnp.finfo(logits_dtype).max), float(jnp.finfo(np.float32).max))
+        logits = jnp.where(keep, logits, jnp.asarray(large_negative, logits_dtype))
+    probs = jax.nn.softmax(logits.astype(np.float32), axis=-1).astype(key.dtype)
+    probs = probs.reshape(batch, kv_heads, groups * q_len, kv_len)
+    out = lax.dot_general(probs, v, (((3,), (2,)), batch_dims))
+    return jnp.transpose(out.reshape(batch, heads, q_len, depth), (0, 2, 1, 3))
 
 
 # ------------------------------------------------------------------------------------------ patches

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from .ops_oracle import Case, args, cases_test
 
@@ -271,3 +272,56 @@ def test_max_pool_default_strides_is_pool_size() -> None:
     x = jnp.arange(32.0).reshape(1, 4, 8, 1)
     assert lamina.ops.max_pool(x, 2).shape == (1, 2, 4, 1)
     assert lamina.ops.average_pool(x, (2, 4)).shape == (1, 2, 2, 1)
+
+
+# ------------------------------------------------------------------------- heads-major attention layout
+_ATTENTION_CASES = [  # (batch, q_len, kv_len, q_heads, kv_heads, depth)
+    (2, 5, 7, 4, 2, 8), (3, 6, 6, 2, 2, 4), (1, 4, 9, 3, 1, 5), (2, 1, 3, 2, 2, 16)]
+
+
+@pytest.mark.parametrize("dims", _ATTENTION_CASES)
+@pytest.mark.parametrize("extra", ["none", "mask", "bias", "causal+mask", "scale+causal"])
+def test_heads_major_attention_equals_jax_values_and_gradients(dims, extra):
+    import jax
+
+    from lamina.ops.nn import heads_major_attention, heads_major_fits
+
+    b, t, s, n, k, h = dims
+    rng = np.random.default_rng(0)
+    q = jnp.asarray(rng.normal(size=(b, t, n, h)), jnp.float32)
+    key, value = (jnp.asarray(rng.normal(size=(b, s, k, h)), jnp.float32) for _ in range(2))
+    kwargs = {"mask": jnp.asarray(rng.random((b, 1, t, s)) > 0.3)} if "mask" in extra else {}
+    if extra == "bias":
+        kwargs["bias"] = jnp.asarray(rng.normal(size=(1, n, t, s)), jnp.float32)
+    if "causal" in extra:
+        kwargs["is_causal"] = True
+    if "scale" in extra:
+        kwargs["scale"] = 0.3
+    assert heads_major_fits(q, key, kwargs.get("bias"), kwargs.get("mask"))
+
+    def reference(q, k, v):
+        return jax.nn.dot_product_attention(q, k, v, implementation="xla", **kwargs)
+
+    def ours(q, k, v):
+        return heads_major_attention(q, k, v, **kwargs)
+
+    np.testing.assert_allclose(ours(q, key, value), reference(q, key, value), rtol=1e-5, atol=1e-6)
+    grads = [jax.grad(lambda *a, f=f: jnp.sum(f(*a) ** 2), argnums=(0, 1, 2))(q, key, value)
+             for f in (ours, reference)]
+    for mine, theirs in zip(*grads):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-4, atol=1e-5)
+
+
+def test_heads_major_attention_keeps_low_precision_dtypes_and_declines_other_shapes():
+    import jax
+
+    from lamina.ops.nn import heads_major_attention, heads_major_fits
+
+    q = jnp.asarray(np.random.default_rng(1).normal(size=(2, 5, 2, 8)), jnp.bfloat16)
+    out = heads_major_attention(q, q, q)
+    assert out.dtype == jnp.bfloat16
+    np.testing.assert_allclose(np.asarray(out, np.float32),
+                               np.asarray(jax.nn.dot_product_attention(q, q, q, implementation="xla"), np.float32),
+                               atol=1e-2)
+    assert not heads_major_fits(q, q, mask=jnp.ones((5, 5), bool))  # rank-2 mask: jax.nn's form
+    assert not heads_major_fits(jnp.ones((2, 5, 3, 8)), jnp.ones((2, 5, 2, 8)))  # 3 heads over 2
