@@ -114,6 +114,16 @@ def _einsum_initializer(init: Any, in_axes: list[int], out_axes: list[int]) -> A
     return draw
 
 
+def _add_bias(out: Any, bias: Any) -> Any:
+    """``out + bias``; a bias that spans ``out``'s trailing axes is added to ``out`` seen as a matrix, so that
+    its gradient is a plain column sum (XLA's CPU backend turned the sum over several leading axes into a
+    windowed reduction: 1.0 ms for a ``(64, 100, 2, 64)`` projection's bias, a tenth of that as a matrix)."""
+    size = bias.size
+    if 1 < bias.ndim <= out.ndim and tuple(out.shape[out.ndim - bias.ndim:]) == tuple(bias.shape) and size:
+        return (out.reshape(-1, size) + bias.reshape(size)).reshape(out.shape)
+    return out + bias
+
+
 class EinsumDense(Layer):
     """``activation(einsum(equation, inputs, kernel) + bias)``; ``output_shape`` leaves out the batch axis and
     may hold ``None`` for axes copied from the input; ``bias_axes`` names the output letters with a bias."""
@@ -160,7 +170,7 @@ class EinsumDense(Layer):
     def call(self, inputs: Any) -> Any:
         out = jnp.einsum(self.equation, inputs, self.kernel.value)
         if self.bias is not None:
-            out = out + self.bias.value
+            out = _add_bias(out, self.bias.value)
         out = self.activation(out)
         if self.activity_regularizer is not None:
             self.add_loss(self.activity_regularizer(out) / max(int(out.shape[0]), 1))

@@ -47,3 +47,22 @@ def test_bad_equation_raises():
         layers.EinsumDense("ab->b", output_shape=3).build((None, 3))
     with pytest.raises(ValueError):
         keras.layers.EinsumDense("ab->b", output_shape=3).build((None, 3))
+
+
+def test_multi_axis_bias_added_as_a_matrix_keeps_values_and_gradients():
+    """A bias over the trailing (heads, dim) axes, added to the output seen as a matrix: the same values and
+    gradients as ``out + bias``; a bias over some trailing axes only is broadcast as before."""
+    import jax
+    import jax.numpy as jnp
+
+    from lamina.layers.einsum_dense import _add_bias
+
+    rng = np.random.default_rng(0)
+    out = jnp.asarray(rng.normal(size=(64, 100, 2, 64)), jnp.float32)
+    bias = jnp.asarray(rng.normal(size=(2, 64)), jnp.float32)
+    np.testing.assert_array_equal(_add_bias(out, bias), out + bias)
+    ours = jax.grad(lambda o, b: jnp.sum(jnp.tanh(_add_bias(o, b))), argnums=(0, 1))
+    plain = jax.grad(lambda o, b: jnp.sum(jnp.tanh(o + b)), argnums=(0, 1))
+    for mine, theirs in zip(ours(out, bias), plain(out, bias)):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-4)
+    np.testing.assert_array_equal(_add_bias(out[..., :1, :], bias[:1]), out[..., :1, :] + bias[:1])
