@@ -27,11 +27,13 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
 from jax import lax
+
+from lamina.ops import conv_autotune
 
 __all__ = [
     "conv", "conv_transpose", "depthwise_conv", "separable_conv", "conv_output_shape", "conv_padding",
@@ -269,6 +271,8 @@ def conv(x: jax.Array, kernel: jax.Array, strides: IntOrSeq = 1, padding: Paddin
     xl_shape = (x.shape[0], *spatial, channels)
     if impl == "auto":
         impl = select_conv_impl(xl_shape, kernel.shape, groups, strides_t, dilation_t)
+        tuned = _tuned_conv(x, kernel, strides_t, pads, dilation_t, groups, fmt, xl_shape, out_spatial)
+        impl = tuned or impl
     if impl == "hybrid":
         return _hybrid_conv(x, kernel, strides_t, tuple(pads), dilation_t, groups, fmt)
     if impl == "lax":
@@ -284,6 +288,28 @@ def conv(x: jax.Array, kernel: jax.Array, strides: IntOrSeq = 1, padding: Paddin
     xl = x if fmt == "channels_last" else _to_last(x)
     y = _im2col_conv(xl, kernel, strides_t, pads, dilation_t, groups, out_spatial)
     return y if fmt == "channels_last" else _to_first(y)
+
+
+def _tuned_conv(x: jax.Array, kernel: jax.Array, strides: tuple[int, ...], pads: list[tuple[int, int]],
+                dilation: tuple[int, ...], groups: int, fmt: str, xl_shape: tuple[int, ...],
+                out_spatial: tuple[int, ...]) -> str | None:
+    """The measured implementation of this convolution (:mod:`lamina.ops.conv_autotune`), or ``None``."""
+    if not conv_autotune.is_enabled() or jax.default_backend() != "cpu":
+        return None
+    rank = len(strides)
+    taps = math.prod(kernel.shape[:rank])
+    cin_g, cout = kernel.shape[-2], kernel.shape[-1]
+    if math.prod(xl_shape[:-1]) * taps * cin_g > 2**28 or not x.size:
+        return None
+    flops = 2 * xl_shape[0] * math.prod(out_spatial) * taps * cin_g * cout
+    candidates = ("lax", "im2col") if groups == 1 else ("lax", "hybrid", "im2col")
+    spec = (tuple(x.shape), tuple(kernel.shape), strides, tuple(pads), dilation, groups, fmt)
+
+    def make(impl: str) -> Callable[..., jax.Array]:
+        return lambda a, b: conv(a, b, strides, pads, dilation, groups, fmt, impl)
+
+    return conv_autotune.tuned_impl("conv", spec, candidates, make, (x.shape, kernel.shape), str(kernel.dtype),
+                                    flops)
 
 
 def depthwise_conv(x: jax.Array, kernel: jax.Array, strides: IntOrSeq = 1, padding: Padding = "valid",
@@ -373,14 +399,57 @@ def conv_transpose(x: jax.Array, kernel: jax.Array, strides: IntOrSeq = 1, paddi
         flipped = jnp.flip(kernel, axis=tuple(range(rank)))
         flipped = jnp.swapaxes(flipped, -1, -2)  # (*k, in_channels, filters)
         return conv(x, flipped, 1, pads, dilation_t, 1, fmt, impl)
-    if impl != "lax" and all(d == 1 for d in dilation_t) and (impl != "auto" or jax.default_backend() == "cpu"):
+    subpixel_ok = all(d == 1 for d in dilation_t)
+    if impl == "auto" and subpixel_ok and jax.default_backend() == "cpu":
+        impl = _tuned_conv_transpose(x, kernel, strides_t, pads, fmt) or "subpixel"
+    if impl.startswith("subpixel:"):
+        impl, inner = "subpixel", impl.split(":", 1)[1]
+    else:
+        inner = "auto" if impl == "subpixel" else impl
+    if impl != "lax" and subpixel_ok and impl != "auto":
         xl = x if fmt == "channels_last" else _to_last(x)
-        y = _subpixel_conv_transpose(xl, kernel, strides_t, pads, "auto" if impl == "subpixel" else impl)
+        y = _subpixel_conv_transpose(xl, kernel, strides_t, pads, inner)
         return y if fmt == "channels_last" else _to_first(y)
     spatial_chars = "DHW"[3 - rank:]
     lhs = "N" + spatial_chars + "C" if fmt == "channels_last" else "NC" + spatial_chars
     return lax.conv_transpose(x, kernel, strides_t, padding=pads, rhs_dilation=dilation_t,
                               dimension_numbers=(lhs, spatial_chars + "IO", lhs), transpose_kernel=True)
+
+
+def _tuned_conv_transpose(x: jax.Array, kernel: jax.Array, strides: tuple[int, ...], pads: list[tuple[int, int]],
+                          fmt: str) -> str | None:
+    """The measured form of a strided transposed convolution: ``"lax"`` (``lax.conv_transpose``) or
+    ``"subpixel:<conv impl>"`` (:mod:`lamina.ops.conv_autotune`), or ``None`` (not tuned)."""
+    if not conv_autotune.is_enabled() or not x.size:
+        return None
+    rank = len(strides)
+    spatial = x.shape[1:-1] if fmt == "channels_last" else x.shape[2:]
+    filters, cin = kernel.shape[-2], kernel.shape[-1]
+    taps = math.prod(-(-k // s) for k, s in zip(kernel.shape[:rank], strides))
+    if x.shape[0] * math.prod(spatial) * taps * cin > 2**28:
+        return None
+    flops = 2 * x.shape[0] * math.prod(spatial) * math.prod(kernel.shape[:rank]) * filters * cin
+    spec = (tuple(x.shape), tuple(kernel.shape), strides, tuple(pads), fmt)
+
+    def make(impl: str) -> Callable[..., jax.Array]:
+        return lambda a, b: _conv_transpose_with(a, b, strides, pads, fmt, impl)
+
+    return conv_autotune.tuned_impl("conv_transpose", spec, ("lax", "subpixel:lax", "subpixel:im2col"), make,
+                                    (x.shape, kernel.shape), str(kernel.dtype), flops)
+
+
+def _conv_transpose_with(x: jax.Array, kernel: jax.Array, strides: tuple[int, ...], pads: list[tuple[int, int]],
+                         fmt: str, impl: str) -> jax.Array:
+    """A strided, undilated transposed convolution with one fixed form (a candidate of the tuner)."""
+    rank = len(strides)
+    if impl == "lax":
+        spatial_chars = "DHW"[3 - rank:]
+        lhs = "N" + spatial_chars + "C" if fmt == "channels_last" else "NC" + spatial_chars
+        return lax.conv_transpose(x, kernel, strides, padding=pads, dimension_numbers=(lhs, spatial_chars + "IO", lhs),
+                                  transpose_kernel=True)
+    xl = x if fmt == "channels_last" else _to_last(x)
+    y = _subpixel_conv_transpose(xl, kernel, strides, pads, impl.split(":", 1)[1])
+    return y if fmt == "channels_last" else _to_first(y)
 
 
 def _subpixel_taps(size: int, kernel: int, stride: int, pad: tuple[int, int]
