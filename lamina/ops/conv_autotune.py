@@ -50,7 +50,7 @@ _MAX_FILE_BYTES = 4 << 20
 _FORMAT = "lamina-conv-autotune"
 _VERSION = 1
 _FILE = "conv_autotune.json"
-_ALLOWED = frozenset({"lax", "im2col", "hybrid", "subpixel:lax", "subpixel:im2col", "subpixel:hybrid"})
+_ALLOWED = frozenset({"lax", "im2col", "hybrid", "flip:im2col", "subpixel:lax", "subpixel:im2col"})
 
 _STATE: dict[str, Any] = {"enabled": None}
 _MEMORY: dict[str, str] = {}

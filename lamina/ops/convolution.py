@@ -395,13 +395,18 @@ def conv_transpose(x: jax.Array, kernel: jax.Array, strides: IntOrSeq = 1, paddi
                                           else output_padding))
     pads = [conv_transpose_padding(kernel.shape[i], strides_t[i], dilation_t[i], padding, out_pad[i])
             for i in range(rank)]
-    if all(s == 1 for s in strides_t) and impl != "lax" and all(lo >= 0 and hi >= 0 for lo, hi in pads):
+    flip_ok = all(s == 1 for s in strides_t) and all(lo >= 0 and hi >= 0 for lo, hi in pads)
+    if impl == "auto" and flip_ok and jax.default_backend() == "cpu":
+        impl = _tuned_conv_transpose(x, kernel, strides_t, pads, fmt, dilation_t) or "auto"
+        if impl.startswith("flip:"):
+            impl = impl.split(":", 1)[1]
+    if flip_ok and impl != "lax":
         flipped = jnp.flip(kernel, axis=tuple(range(rank)))
         flipped = jnp.swapaxes(flipped, -1, -2)  # (*k, in_channels, filters)
         return conv(x, flipped, 1, pads, dilation_t, 1, fmt, impl)
     subpixel_ok = all(d == 1 for d in dilation_t)
     if impl == "auto" and subpixel_ok and jax.default_backend() == "cpu":
-        impl = _tuned_conv_transpose(x, kernel, strides_t, pads, fmt) or "subpixel"
+        impl = _tuned_conv_transpose(x, kernel, strides_t, pads, fmt, dilation_t) or "subpixel"
     if impl.startswith("subpixel:"):
         impl, inner = "subpixel", impl.split(":", 1)[1]
     else:
@@ -417,9 +422,13 @@ def conv_transpose(x: jax.Array, kernel: jax.Array, strides: IntOrSeq = 1, paddi
 
 
 def _tuned_conv_transpose(x: jax.Array, kernel: jax.Array, strides: tuple[int, ...], pads: list[tuple[int, int]],
-                          fmt: str) -> str | None:
-    """The measured form of a strided transposed convolution: ``"lax"`` (``lax.conv_transpose``) or
-    ``"subpixel:<conv impl>"`` (:mod:`lamina.ops.conv_autotune`), or ``None`` (not tuned)."""
+                          fmt: str, dilation: tuple[int, ...]) -> str | None:
+    """The measured form of a transposed convolution (:mod:`lamina.ops.conv_autotune`), or ``None`` (not tuned).
+
+    ``"lax"`` is ``lax.conv_transpose`` (what Keras runs); with stride 1 the other candidate is ``"flip:im2col"``
+    (the convolution with the flipped kernel, im2col), with larger strides ``"subpixel:lax"`` and
+    ``"subpixel:im2col"`` (one stride-1 convolution, then depth-to-space).
+    """
     if not conv_autotune.is_enabled() or not x.size:
         return None
     rank = len(strides)
@@ -429,24 +438,29 @@ def _tuned_conv_transpose(x: jax.Array, kernel: jax.Array, strides: tuple[int, .
     if x.shape[0] * math.prod(spatial) * taps * cin > 2**28:
         return None
     flops = 2 * x.shape[0] * math.prod(spatial) * math.prod(kernel.shape[:rank]) * filters * cin
-    spec = (tuple(x.shape), tuple(kernel.shape), strides, tuple(pads), fmt)
+    spec = (tuple(x.shape), tuple(kernel.shape), strides, tuple(pads), dilation, fmt)
+    stride1 = all(s == 1 for s in strides)
+    candidates = ("lax", "flip:im2col") if stride1 else ("lax", "subpixel:lax", "subpixel:im2col")
 
     def make(impl: str) -> Callable[..., jax.Array]:
-        return lambda a, b: _conv_transpose_with(a, b, strides, pads, fmt, impl)
+        return lambda a, b: _conv_transpose_with(a, b, strides, pads, dilation, fmt, impl)
 
-    return conv_autotune.tuned_impl("conv_transpose", spec, ("lax", "subpixel:lax", "subpixel:im2col"), make,
-                                    (x.shape, kernel.shape), str(kernel.dtype), flops)
+    return conv_autotune.tuned_impl("conv_transpose", spec, candidates, make, (x.shape, kernel.shape),
+                                    str(kernel.dtype), flops)
 
 
 def _conv_transpose_with(x: jax.Array, kernel: jax.Array, strides: tuple[int, ...], pads: list[tuple[int, int]],
-                         fmt: str, impl: str) -> jax.Array:
-    """A strided, undilated transposed convolution with one fixed form (a candidate of the tuner)."""
+                         dilation: tuple[int, ...], fmt: str, impl: str) -> jax.Array:
+    """A transposed convolution with one fixed form (a candidate of the tuner)."""
     rank = len(strides)
     if impl == "lax":
         spatial_chars = "DHW"[3 - rank:]
         lhs = "N" + spatial_chars + "C" if fmt == "channels_last" else "NC" + spatial_chars
-        return lax.conv_transpose(x, kernel, strides, padding=pads, dimension_numbers=(lhs, spatial_chars + "IO", lhs),
-                                  transpose_kernel=True)
+        return lax.conv_transpose(x, kernel, strides, padding=pads, rhs_dilation=dilation,
+                                  dimension_numbers=(lhs, spatial_chars + "IO", lhs), transpose_kernel=True)
+    if impl.startswith("flip:"):
+        flipped = jnp.swapaxes(jnp.flip(kernel, axis=tuple(range(rank))), -1, -2)
+        return conv(x, flipped, 1, pads, dilation, 1, fmt, impl.split(":", 1)[1])
     xl = x if fmt == "channels_last" else _to_last(x)
     y = _subpixel_conv_transpose(xl, kernel, strides, pads, impl.split(":", 1)[1])
     return y if fmt == "channels_last" else _to_first(y)
