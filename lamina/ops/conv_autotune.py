@@ -230,10 +230,11 @@ def _sample_s(fn: Callable[[], Any], min_time: float) -> float:
 
 
 def measure(fns: dict[str, Callable[[], Any]], samples: int = 5, min_time: float = 0.01,
-            budget_s: float = 4.0) -> dict[str, float]:
+            budget_s: float = 2.0, drop: float = 1.5) -> dict[str, float]:
     """Median seconds per call of each function: one warm-up call each, then samples with candidates alternating.
 
-    At least 3 samples are taken; more (up to ``samples``) while the time spent stays under ``budget_s``.
+    After the first sample, candidates slower than ``drop`` x the fastest are not sampled again (they cannot
+    win); the others get at least 3 samples, up to ``samples`` while the time spent stays under ``budget_s``.
 
     >>> times = measure({"a": lambda: 1, "b": lambda: 2}, samples=3, min_time=0.0)
     >>> sorted(times)
@@ -247,6 +248,9 @@ def measure(fns: dict[str, Callable[[], Any]], samples: int = 5, min_time: float
     for r in range(samples):
         for n in names[r % len(names):] + names[:r % len(names)]:
             times[n].append(_sample_s(fns[n], min_time))
+        if r == 0:
+            best = min(v[0] for v in times.values())
+            names = [n for n in names if times[n][0] <= drop * best]
         if r >= 2 and time.perf_counter() - start > budget_s:
             break
     return {n: statistics.median(v) for n, v in times.items()}

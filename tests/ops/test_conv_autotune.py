@@ -251,3 +251,38 @@ def test_stride_one_transposed_choice_equals_lax(tuning, monkeypatch, winner):
     y = cv.conv_transpose(x, k, 1, "same")
     assert timer.calls == [["flip:im2col", "lax"]] and list(at.choices().values()) == [winner]
     np.testing.assert_allclose(y, cv.conv_transpose(x, k, 1, "same", impl="lax"), rtol=1e-4, atol=1e-4)
+
+
+def test_loop_body_is_timed_in_a_scan_and_cached_apart(tuning, monkeypatch):
+    timer = FakeTimer({"lax": 1.0, "im2col": 0.5}, run=True)
+    monkeypatch.setattr(at, "measure", timer)
+    x, k = arrays()
+    cv.conv(x, k, 1, "same")
+
+    def body(carry, _):
+        return carry + jnp.sum(cv.conv(x, k, 1, "same")), None
+
+    with at.loop_body():
+        assert at.in_loop_body()
+        total, _ = jax.jit(lambda: jax.lax.scan(body, 0.0, None, length=2))()
+    assert not at.in_loop_body()
+    assert len(timer.calls) == 2
+    kinds = sorted(json.loads(key)[0] for key in stored(tuning))
+    assert kinds == ["conv", "conv@loop"]
+    np.testing.assert_allclose(total, 2 * jnp.sum(cv.conv(x, k, 1, "same", impl="lax")), rtol=1e-4)
+
+
+def test_micro_batched_training_step_marks_its_loop(tuning, monkeypatch):
+    from lamina.training import speed
+
+    timer = FakeTimer({"lax": 1.0, "im2col": 0.5})
+    monkeypatch.setattr(at, "measure", timer)
+    x, k = arrays((32, 12, 12, 8))
+
+    def grad_fn(tv, ntv, mv, xc, yc, swc, training):
+        loss = jnp.mean(cv.conv(xc, tv, 1, "same") ** 2)
+        return (loss, (loss, xc[:, 0, 0, :1], ntv, mv)), tv
+
+    run = speed.micro_batched(grad_fn, 16, lambda key: None, jax.random.key(0))
+    jax.eval_shape(run, k, (), (), x, x[:, 0, 0, :1], None, True)
+    assert [json.loads(key)[0] for key in at.choices()] == ["conv@loop"]
