@@ -8,6 +8,9 @@ of that exact shape and dtype, timed a few samples each, candidates alternating,
 ``lax`` (XLA's own convolution, what Keras calls) is kept unless another candidate is faster by more than
 ``MARGIN``, so the choice is never knowingly slower than XLA.
 
+Convolutions traced inside :class:`loop_body` (lamina's fused training loop, micro-batching, ConvLSTM) are
+timed inside a 2-step ``lax.scan`` and keyed apart: there XLA's own convolution is several times slower.
+
 The timing runs in a separate thread: JAX's trace state is thread-local, so a ``conv`` traced inside ``jax.jit``
 (a model's train step) still times concrete arrays eagerly, and nothing is staged into the outer trace.
 
