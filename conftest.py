@@ -8,6 +8,7 @@ import os
 import pytest
 
 os.environ.setdefault("LAMINA_COMPILATION_CACHE", "0")
+os.environ.setdefault("LAMINA_CONV_AUTOTUNE", "0")  # tests that time convolutions turn it on themselves
 
 
 @pytest.fixture(autouse=True, scope="module")

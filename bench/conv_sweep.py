@@ -5,7 +5,8 @@ filters 16-512, spatial sizes 7-64, kernels 1/3/5/7, strides 1/2, padding valid/
 the forward pass and the forward+backward pass (gradients of ``sum(y * cotangent)`` with respect to the input
 and the kernel) of:
 
-* ``lamina``: ``lamina.ops`` with ``impl="auto"`` (the implementation :func:`select_conv_impl` picks),
+* ``lamina``: ``lamina.ops`` with ``impl="auto"`` (the implementation :func:`select_conv_impl`'s rule picks, or
+  the one measured by ``lamina.ops.conv_autotune``: "tuned ..." in the table),
 * ``xla``: ``lax.conv_general_dilated`` / ``lax.conv_transpose`` (what Keras 3 calls on JAX),
 * ``keras``: ``keras.ops`` under ``jax.jit`` (``--keras``; equal to ``xla`` up to noise),
 * ``torch``: ``torch.nn.functional`` on one thread (``--torch``, when torch is installed).
@@ -273,8 +274,10 @@ def sample_ms(fn: Callable[[], Any], min_time: float = 0.03) -> float:
 
 def time_shape(shape: Shape, repeats: int, with_keras: bool, with_torch: bool) -> dict[str, Any]:
     """Medians (ms) of forward and forward+backward per framework for one shape, frameworks alternating."""
+    from lamina.ops import conv_autotune
     from lamina.ops.convolution import select_conv_impl
 
+    known = set(conv_autotune.choices())
     funcs: dict[str, tuple[Callable[..., Any], Callable[..., Any], tuple[Any, ...]]] = {
         "lamina": jax_functions(shape, "auto"), "xla": jax_functions(shape, "xla")}
     if with_keras and (kf := keras_functions(shape)) is not None:
@@ -284,6 +287,7 @@ def time_shape(shape: Shape, repeats: int, with_keras: bool, with_torch: bool) -
     for forward, backward, _ in funcs.values():  # compile and warm up
         _block(forward())
         _block(backward())
+    tuned = [v for k, v in conv_autotune.choices().items() if k not in known]
     samples: dict[str, dict[str, list[float]]] = {name: {"fwd": [], "fwd+bwd": []} for name in funcs}
     for _ in range(repeats):
         for name, (forward, backward, _) in funcs.items():
@@ -298,7 +302,9 @@ def time_shape(shape: Shape, repeats: int, with_keras: bool, with_torch: bool) -
     impl = select_conv_impl((shape.batch, *shape.spatial, shape.cin), k_shape, groups,
                             (shape.stride,) * shape.rank, (1,) * shape.rank)
     if shape.kind == "conv2d_transpose" and shape.stride > 1:
-        impl = "lax (transpose)"
+        impl = "subpixel"
+    if tuned:
+        impl = "tuned " + "+".join(tuned)
     return {"shape": shape, "impl": impl,
             "ms": {name: {part: statistics.median(v) for part, v in parts.items()} for name, parts in samples.items()}}
 

@@ -30,6 +30,7 @@ from lamina.explain import Details, register_explainer
 from lamina.layers.base import CallScope, InputSpec, Layer, shape_str
 from lamina.layers.convolution import conv, conv_output_length, data_format_of, normalize_tuple
 from lamina.layers.recurrent import RNN, _reg, _ser_reg
+from lamina.ops import conv_autotune
 
 Shape = tuple[int | None, ...]
 
@@ -308,7 +309,8 @@ class ConvLSTM(RNN):
                 h, c = step(p, *carry)
                 return (h, c), h
 
-            final, outputs = jax.lax.scan(body, states, proj)
+            with conv_autotune.loop_body():  # the step's convolutions are timed in a loop body
+                final, outputs = jax.lax.scan(body, states, proj)
         else:
             def body(carry: Any, item: Any) -> Any:
                 (h0, c0), (p, m) = carry, item
@@ -317,7 +319,8 @@ class ConvLSTM(RNN):
                 out = jnp.where(keep, h, jnp.zeros_like(h) if zero_out else h0)
                 return (jnp.where(keep, h, h0), jnp.where(keep, c, c0)), out
 
-            final, outputs = jax.lax.scan(body, states, (proj, jnp.swapaxes(mask, 0, 1)))
+            with conv_autotune.loop_body():
+                final, outputs = jax.lax.scan(body, states, (proj, jnp.swapaxes(mask, 0, 1)))
         output = jnp.swapaxes(outputs, 0, 1) if self.return_sequences else outputs[-1]
         return [output] + list(final) if self.return_state else output
 

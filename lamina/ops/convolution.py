@@ -3,15 +3,21 @@
 Kernels use Keras's layouts: ``conv`` takes ``(*kernel_size, in_channels // groups, filters)`` and
 ``conv_transpose`` takes ``(*kernel_size, filters, in_channels)``.
 
-Two implementations compute ``conv``:
+Implementations of ``conv``:
 
 * ``"im2col"``: the ``prod(kernel_size)`` shifted (strided, dilated) slices of the padded input are
   concatenated on the channel axis and multiplied by the reshaped kernel in one ``dot_general``.
   Its gradient is a matmul plus slice-transposes (pad-and-add), which XLA's CPU backend runs well.
 * ``"lax"``: ``lax.conv_general_dilated`` (what Keras calls).
+* ``"hybrid"``: the ``lax`` forward with the im2col gradient (grouped convolutions).
+* ``"taps"``: depthwise only (one input channel per group): the sum over taps of shifted slices times the
+  kernel's tap, elementwise work XLA fuses (XLA's own depthwise gradient is 2-15x slower on CPU).
 
-A third, ``"hybrid"``, runs the ``lax`` forward with the im2col gradient. ``impl="auto"`` chooses per
-case by the measured rule in :func:`select_conv_impl` (see ``bench/kernels.py``).
+``impl="auto"`` on the CPU backend times the candidates on the exact shape once and caches the fastest
+(:mod:`lamina.ops.conv_autotune`; ``lax`` is kept unless another is faster by more than 5%); convolutions
+under ``conv_autotune.MIN_FLOPS`` and runs with tuning off (``LAMINA_CONV_AUTOTUNE=0``) follow the rule
+of :func:`select_conv_impl`. Transposed convolutions are chosen the same way among ``lax.conv_transpose``
+and the forms in :func:`conv_transpose`.
 
 >>> import jax.numpy as jnp
 >>> x = jnp.ones((2, 8, 8, 3))
@@ -27,11 +33,13 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
 from jax import lax
+
+from lamina.ops import conv_autotune
 
 __all__ = [
     "conv", "conv_transpose", "depthwise_conv", "separable_conv", "conv_output_shape", "conv_padding",
@@ -121,17 +129,22 @@ def _pads(spatial: Sequence[int], kernel: Sequence[int], strides: Sequence[int],
 
 def select_conv_impl(x_shape: Sequence[int], kernel_shape: Sequence[int], groups: int, strides: Sequence[int],
                      dilation_rate: Sequence[int], platform: str | None = None) -> str:
-    """The implementation ``conv(impl="auto")`` uses: ``"im2col"``, ``"hybrid"`` or ``"lax"``.
+    """The rule ``conv(impl="auto")`` falls back on: ``"im2col"``, ``"hybrid"``, ``"taps"`` or ``"lax"``.
+
+    On the CPU backend ``conv`` first asks :mod:`lamina.ops.conv_autotune` for a measured choice (each
+    candidate's forward+backward timed once per shape, dtype and machine, cached in memory and on disk); this
+    rule decides when tuning is off (``LAMINA_CONV_AUTOTUNE=0``, as in the test suite), for convolutions
+    under ``conv_autotune.MIN_FLOPS``, and where timing failed.
 
     ``x_shape`` is channels_last. The rule follows medians of interleaved fwd+bwd timings under ``jit`` on
-    a 2-core CPU (``bench/kernels.py``; XLA CPU, JAX 0.10):
+    a 2-core CPU (``bench/kernels.py``, ``bench/conv_sweep.py``; XLA CPU, JAX 0.10):
 
     * ungrouped, 2D/3D, stride 1, at most 32 input channels (the DESIGN.md CNN's layers): ``im2col``
       (whole CNN step 1.3-1.6x faster; 3D 4^C convs 2.5-4x). With 64-128 channels, strides > 1, or 1D
       inputs, XLA's convolution was as fast or faster, so ``lax``;
     * grouped (``1 < groups < channels``): ``hybrid`` = ``lax`` forward with the im2col gradient
       (XLA's grouped-conv gradient is 5-10x slower);
-    * depthwise (one input channel per group): ``lax`` (mixed results, no clear win);
+    * depthwise (one input channel per group): ``taps`` (2-15x faster than ``lax`` on the sweep's shapes);
     * pointwise (1x1, stride 1) kernels are a plain matmul: ``im2col``;
     * any non-CPU backend: ``lax``. Patch matrices over ``2**28`` elements fall back to ``lax``.
 
@@ -153,7 +166,7 @@ def select_conv_impl(x_shape: Sequence[int], kernel_shape: Sequence[int], groups
         return "lax"
     stride1 = all(s == 1 for s in strides)
     if groups > 1:
-        return "lax" if cin_g == 1 else "hybrid"
+        return "taps" if cin_g == 1 else "hybrid"
     if taps == 1 and stride1:
         return "im2col"
     if rank >= 2 and stride1 and cin_g <= 32:
@@ -188,6 +201,28 @@ def _im2col_conv(x: jax.Array, kernel: jax.Array, strides: tuple[int, ...], pads
     w = kernel.reshape(ntaps, cin_g, groups, og)
     y = jnp.einsum("...kgc,kcgo->...go", p, w)
     return y.reshape(*y.shape[:-2], cout)
+
+
+def _taps_conv(x: jax.Array, kernel: jax.Array, strides: tuple[int, ...], pads: list[tuple[int, int]],
+               dilation: tuple[int, ...], groups: int, out_spatial: tuple[int, ...]) -> jax.Array:
+    """channels_last depthwise convolution (one input channel per group) as a sum of shifted slices times the
+    kernel's taps: elementwise work that XLA fuses, without im2col's patch matrix or a batched matmul."""
+    rank = len(strides)
+    ksize = kernel.shape[:rank]
+    cout = kernel.shape[-1]
+    mult = cout // groups
+    if any(lo or hi for lo, hi in pads):
+        x = jnp.pad(x, [(0, 0), *pads, (0, 0)])
+    n, c = x.shape[0], x.shape[-1]
+    w = kernel.reshape(math.prod(ksize), groups, mult)
+    acc = None
+    for t, offsets in enumerate(itertools.product(*(range(k) for k in ksize))):
+        start = (0, *(o * d for o, d in zip(offsets, dilation)), 0)
+        ends = (o * d + (m - 1) * s + 1 for o, d, m, s in zip(offsets, dilation, out_spatial, strides))
+        tap = lax.slice(x, start, (n, *ends, c), (1, *strides, 1))
+        term = tap * w[t, :, 0] if mult == 1 else tap[..., None] * w[t]
+        acc = term if acc is None else acc + term
+    return acc if mult == 1 else acc.reshape(*acc.shape[:-2], cout)
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3, 4, 5, 6))
@@ -226,8 +261,8 @@ def conv(x: jax.Array, kernel: jax.Array, strides: IntOrSeq = 1, padding: Paddin
         padding: ``"valid"``, ``"same"``, ``"causal"`` (1D: left padding only) or ``(low, high)`` pairs.
         groups: feature groups; ``None`` infers ``channels // kernel.shape[-2]`` as Keras does.
         data_format: ``"channels_last"`` or ``"channels_first"``.
-        impl: ``"auto"`` (see :func:`select_conv_impl`), ``"im2col"``, ``"lax"`` or ``"hybrid"`` (``lax``
-            forward, im2col gradient).
+        impl: ``"auto"`` (measured or by rule, see :func:`select_conv_impl`), ``"im2col"``, ``"lax"``,
+            ``"hybrid"`` (``lax`` forward, im2col gradient) or ``"taps"`` (depthwise only; im2col otherwise).
 
     >>> import jax.numpy as jnp
     >>> conv(jnp.ones((1, 10, 2)), jnp.ones((3, 2, 4)), padding="causal").shape
@@ -269,6 +304,8 @@ def conv(x: jax.Array, kernel: jax.Array, strides: IntOrSeq = 1, padding: Paddin
     xl_shape = (x.shape[0], *spatial, channels)
     if impl == "auto":
         impl = select_conv_impl(xl_shape, kernel.shape, groups, strides_t, dilation_t)
+        tuned = _tuned_conv(x, kernel, strides_t, pads, dilation_t, groups, fmt, xl_shape, out_spatial)
+        impl = tuned or impl
     if impl == "hybrid":
         return _hybrid_conv(x, kernel, strides_t, tuple(pads), dilation_t, groups, fmt)
     if impl == "lax":
@@ -279,11 +316,39 @@ def conv(x: jax.Array, kernel: jax.Array, strides: IntOrSeq = 1, padding: Paddin
         return lax.conv_general_dilated(x, kernel, strides_t, pads, rhs_dilation=dilation_t,
                                         dimension_numbers=(lhs, spatial_chars + "IO", lhs),
                                         feature_group_count=groups)
-    if impl != "im2col":
-        raise ValueError(f"conv: impl must be 'auto', 'im2col', 'lax' or 'hybrid', received {impl!r}.")
+    if impl not in ("im2col", "taps"):
+        raise ValueError(f"conv: impl must be 'auto', 'im2col', 'lax', 'hybrid' or 'taps', received {impl!r}.")
     xl = x if fmt == "channels_last" else _to_last(x)
-    y = _im2col_conv(xl, kernel, strides_t, pads, dilation_t, groups, out_spatial)
+    if impl == "taps" and cin_g == 1:
+        y = _taps_conv(xl, kernel, strides_t, pads, dilation_t, groups, out_spatial)
+    else:
+        y = _im2col_conv(xl, kernel, strides_t, pads, dilation_t, groups, out_spatial)
     return y if fmt == "channels_last" else _to_first(y)
+
+
+def _tuned_conv(x: jax.Array, kernel: jax.Array, strides: tuple[int, ...], pads: list[tuple[int, int]],
+                dilation: tuple[int, ...], groups: int, fmt: str, xl_shape: tuple[int, ...],
+                out_spatial: tuple[int, ...]) -> str | None:
+    """The measured implementation of this convolution (:mod:`lamina.ops.conv_autotune`), or ``None``."""
+    if not conv_autotune.is_enabled() or jax.default_backend() != "cpu":
+        return None
+    rank = len(strides)
+    taps = math.prod(kernel.shape[:rank])
+    cin_g, cout = kernel.shape[-2], kernel.shape[-1]
+    if math.prod(xl_shape[:-1]) * taps * cin_g > 2**28 or not x.size:
+        return None
+    flops = 2 * xl_shape[0] * math.prod(out_spatial) * taps * cin_g * cout
+    if groups == 1:
+        candidates: tuple[str, ...] = ("lax", "im2col")
+    else:
+        candidates = ("lax", "taps", "im2col") if cin_g == 1 else ("lax", "hybrid", "im2col")
+    spec = (tuple(x.shape), tuple(kernel.shape), strides, tuple(pads), dilation, groups, fmt)
+
+    def make(impl: str) -> Callable[..., jax.Array]:
+        return lambda a, b: conv(a, b, strides, pads, dilation, groups, fmt, impl)
+
+    return conv_autotune.tuned_impl("conv", spec, candidates, make, (x.shape, kernel.shape), str(kernel.dtype),
+                                    flops)
 
 
 def depthwise_conv(x: jax.Array, kernel: jax.Array, strides: IntOrSeq = 1, padding: Padding = "valid",
@@ -344,9 +409,13 @@ def conv_transpose(x: jax.Array, kernel: jax.Array, strides: IntOrSeq = 1, paddi
 
     ``kernel`` is ``(*kernel_size, filters, in_channels)`` (Keras's layout). It is computed as the
     gradient-of-conv identity: a convolution of the stride-dilated, padded input with the spatially
-    flipped kernel. With ``strides == 1`` that is an ordinary convolution, so it runs on :func:`conv`'s
-    fast path; with larger strides it uses ``lax.conv_transpose`` (zero-inserted inputs would waste the
-    im2col matmul).
+    flipped kernel. With ``strides == 1`` that is an ordinary convolution, so it can run on :func:`conv`'s
+    fast path; with larger strides (undilated) the sub-pixel form computes one stride-1 convolution with
+    ``prod(strides)`` stacked sub-kernels and interleaves the phases (depth-to-space), so no multiply
+    touches the zeros ``lax.conv_transpose`` inserts. ``impl="auto"`` on CPU times ``lax.conv_transpose``
+    against these forms once per shape (:mod:`lamina.ops.conv_autotune`; ``lax`` unless beaten by 5%); with
+    tuning off, stride 1 follows :func:`conv`'s rule and larger strides take the sub-pixel form. ``impl`` may
+    also be ``"lax"``, ``"subpixel"``, ``"subpixel:lax"``, ``"subpixel:im2col"`` or a :func:`conv` impl.
 
     >>> import jax.numpy as jnp
     >>> conv_transpose(jnp.ones((1, 4, 4, 3)), jnp.ones((3, 3, 8, 3)), 2, "same").shape
@@ -369,18 +438,75 @@ def conv_transpose(x: jax.Array, kernel: jax.Array, strides: IntOrSeq = 1, paddi
                                           else output_padding))
     pads = [conv_transpose_padding(kernel.shape[i], strides_t[i], dilation_t[i], padding, out_pad[i])
             for i in range(rank)]
-    if all(s == 1 for s in strides_t) and impl != "lax" and all(lo >= 0 and hi >= 0 for lo, hi in pads):
+    flip_ok = all(s == 1 for s in strides_t) and all(lo >= 0 and hi >= 0 for lo, hi in pads)
+    if impl == "auto" and flip_ok and jax.default_backend() == "cpu":
+        impl = _tuned_conv_transpose(x, kernel, strides_t, pads, fmt, dilation_t) or "auto"
+        if impl.startswith("flip:"):
+            impl = impl.split(":", 1)[1]
+    if flip_ok and impl != "lax":
         flipped = jnp.flip(kernel, axis=tuple(range(rank)))
         flipped = jnp.swapaxes(flipped, -1, -2)  # (*k, in_channels, filters)
         return conv(x, flipped, 1, pads, dilation_t, 1, fmt, impl)
-    if impl != "lax" and all(d == 1 for d in dilation_t) and (impl != "auto" or jax.default_backend() == "cpu"):
+    subpixel_ok = all(d == 1 for d in dilation_t)
+    if impl == "auto" and subpixel_ok and jax.default_backend() == "cpu":
+        impl = _tuned_conv_transpose(x, kernel, strides_t, pads, fmt, dilation_t) or "subpixel"
+    if impl.startswith("subpixel:"):
+        impl, inner = "subpixel", impl.split(":", 1)[1]
+    else:
+        inner = "auto" if impl == "subpixel" else impl
+    if impl != "lax" and subpixel_ok and impl != "auto":
         xl = x if fmt == "channels_last" else _to_last(x)
-        y = _subpixel_conv_transpose(xl, kernel, strides_t, pads, "auto" if impl == "subpixel" else impl)
+        y = _subpixel_conv_transpose(xl, kernel, strides_t, pads, inner)
         return y if fmt == "channels_last" else _to_first(y)
     spatial_chars = "DHW"[3 - rank:]
     lhs = "N" + spatial_chars + "C" if fmt == "channels_last" else "NC" + spatial_chars
     return lax.conv_transpose(x, kernel, strides_t, padding=pads, rhs_dilation=dilation_t,
                               dimension_numbers=(lhs, spatial_chars + "IO", lhs), transpose_kernel=True)
+
+
+def _tuned_conv_transpose(x: jax.Array, kernel: jax.Array, strides: tuple[int, ...], pads: list[tuple[int, int]],
+                          fmt: str, dilation: tuple[int, ...]) -> str | None:
+    """The measured form of a transposed convolution (:mod:`lamina.ops.conv_autotune`), or ``None`` (not tuned).
+
+    ``"lax"`` is ``lax.conv_transpose`` (what Keras runs); with stride 1 the other candidate is ``"flip:im2col"``
+    (the convolution with the flipped kernel, im2col), with larger strides ``"subpixel:lax"`` and
+    ``"subpixel:im2col"`` (one stride-1 convolution, then depth-to-space).
+    """
+    if not conv_autotune.is_enabled() or not x.size:
+        return None
+    rank = len(strides)
+    spatial = x.shape[1:-1] if fmt == "channels_last" else x.shape[2:]
+    filters, cin = kernel.shape[-2], kernel.shape[-1]
+    taps = math.prod(-(-k // s) for k, s in zip(kernel.shape[:rank], strides))
+    if x.shape[0] * math.prod(spatial) * taps * cin > 2**28:
+        return None
+    flops = 2 * x.shape[0] * math.prod(spatial) * math.prod(kernel.shape[:rank]) * filters * cin
+    spec = (tuple(x.shape), tuple(kernel.shape), strides, tuple(pads), dilation, fmt)
+    stride1 = all(s == 1 for s in strides)
+    candidates = ("lax", "flip:im2col") if stride1 else ("lax", "subpixel:lax", "subpixel:im2col")
+
+    def make(impl: str) -> Callable[..., jax.Array]:
+        return lambda a, b: _conv_transpose_with(a, b, strides, pads, dilation, fmt, impl)
+
+    return conv_autotune.tuned_impl("conv_transpose", spec, candidates, make, (x.shape, kernel.shape),
+                                    str(kernel.dtype), flops)
+
+
+def _conv_transpose_with(x: jax.Array, kernel: jax.Array, strides: tuple[int, ...], pads: list[tuple[int, int]],
+                         dilation: tuple[int, ...], fmt: str, impl: str) -> jax.Array:
+    """A transposed convolution with one fixed form (a candidate of the tuner)."""
+    rank = len(strides)
+    if impl == "lax":
+        spatial_chars = "DHW"[3 - rank:]
+        lhs = "N" + spatial_chars + "C" if fmt == "channels_last" else "NC" + spatial_chars
+        return lax.conv_transpose(x, kernel, strides, padding=pads, rhs_dilation=dilation,
+                                  dimension_numbers=(lhs, spatial_chars + "IO", lhs), transpose_kernel=True)
+    if impl.startswith("flip:"):
+        flipped = jnp.swapaxes(jnp.flip(kernel, axis=tuple(range(rank))), -1, -2)
+        return conv(x, flipped, 1, pads, dilation, 1, fmt, impl.split(":", 1)[1])
+    xl = x if fmt == "channels_last" else _to_last(x)
+    y = _subpixel_conv_transpose(xl, kernel, strides, pads, impl.split(":", 1)[1])
+    return y if fmt == "channels_last" else _to_first(y)
 
 
 def _subpixel_taps(size: int, kernel: int, stride: int, pad: tuple[int, int]

@@ -21,12 +21,14 @@ import numpy as np
 
 from lamina import distribution as distribution_module
 from lamina.distribution import distribution as current_distribution
+from lamina.ops import conv_autotune
 
 
 def fused_loop(step_at: Any, carry: Any, start: Any, count: Any, size: int) -> Any:
     """``carry = step_at(carry, row)`` for the ``count`` batches at rows ``start, start + size, ...``, in one
     ``fori_loop`` whose count is traced: one compilation serves every call length."""
-    return jax.lax.fori_loop(0, count, lambda i, c: step_at(c, start + i * size), carry)
+    with conv_autotune.loop_body():  # convolutions in a loop body are timed as such
+        return jax.lax.fori_loop(0, count, lambda i, c: step_at(c, start + i * size), carry)
 
 
 def wait_for_each_call() -> bool:

@@ -20,6 +20,7 @@ import jax.numpy as jnp
 
 from lamina import losses as losses_module
 from lamina.distribution import distribution as current_distribution
+from lamina.ops import conv_autotune
 
 #: Rows per chunk when a CPU train step splits its batch (``micro_batch_rows``).
 MICRO_BATCH_ROWS = 16
@@ -55,7 +56,8 @@ def micro_batched(grad_fn: Any, rows: int, set_rng: Any, rng: Any) -> Any:
             return (total + loss, jax.tree_util.tree_map(jnp.add, summed, grads)), y_pred
 
         start = (jnp.zeros((), jnp.float32), jax.tree_util.tree_map(jnp.zeros_like, trainable))
-        (total, summed), preds = jax.lax.scan(body, start, (jnp.arange(count), chunks))
+        with conv_autotune.loop_body():  # convolutions in a loop body are timed as such
+            (total, summed), preds = jax.lax.scan(body, start, (jnp.arange(count), chunks))
         set_rng(rng)
         y_pred = jax.tree_util.tree_map(lambda a: a.reshape((batch,) + a.shape[2:]), preds)
         grads = jax.tree_util.tree_map(lambda g: g / count, summed)

@@ -78,8 +78,9 @@ def test_conv_values_and_gradients(case, fmt):
     if p != "causal":  # keras.ops.conv has no causal mode (Conv1D pads then calls it with "valid")
         np.testing.assert_allclose(np.asarray(keras.ops.conv(x, kern, s, p, fmt, d)), ref, **TOL)
     ct = jnp.asarray(_rand(ref.shape, 4))
-    # "auto" resolves to one of these or lax (see test_select_rule); "hybrid" is only chosen for groups > 1
-    impls = ("im2col", "hybrid") if g > 1 else ("im2col",)
+    # "auto" resolves to one of these or lax (see test_select_rule and tests/ops/test_conv_autotune.py);
+    # "hybrid" is only chosen for groups > 1, "taps" for depthwise (one input channel per group)
+    impls = (("im2col", "hybrid") if g > 1 else ("im2col",)) + (("taps",) if g > 1 and c == g else ())
 
     @jax.jit
     def run(x, kern):
@@ -139,7 +140,7 @@ def test_depthwise_and_separable_match_keras(fmt):
     dk, pk = _rand((3, 3, 3, 2), 11), _rand((1, 1, 6, 5), 12)
     for s, p, d in [(1, "valid", 1), (2, "same", 1), (1, "same", 2)]:
         want = keras.ops.depthwise_conv(x, dk, s, p, fmt, d)
-        for impl in ("im2col", "lax"):
+        for impl in ("im2col", "lax", "taps"):
             np.testing.assert_allclose(depthwise_conv(x, dk, s, p, d, fmt, impl), want, **TOL)
         if s == 1 or d == 1:
             want = keras.ops.separable_conv(x, dk, pk, s, p, fmt, d)
@@ -257,6 +258,6 @@ def test_select_rule():
     assert select_conv_impl((8, 16, 16, 16), (3, 3, 16, 32), 1, (2, 2), (1, 1), **cpu) == "lax"
     assert select_conv_impl((8, 128, 32), (5, 32, 64), 1, (1,), (1,), **cpu) == "lax"
     assert select_conv_impl((8, 16, 16, 32), (3, 3, 8, 32), 4, (1, 1), (1, 1), **cpu) == "hybrid"
-    assert select_conv_impl((8, 16, 16, 32), (3, 3, 1, 32), 32, (1, 1), (1, 1), **cpu) == "lax"
+    assert select_conv_impl((8, 16, 16, 32), (3, 3, 1, 32), 32, (1, 1), (1, 1), **cpu) == "taps"
     assert select_conv_impl((8, 16, 16, 64), (1, 1, 64, 128), 1, (1, 1), (1, 1), **cpu) == "im2col"
     assert select_conv_impl((8, 32, 32, 3), (3, 3, 3, 32), 1, (1, 1), (1, 1), platform="gpu") == "lax"
