@@ -19,7 +19,8 @@ Choices are kept in memory and in ``conv_autotune.json`` in the cache folder (``
 groups, layout, dtype, the JAX version, the CPU model and the number of usable cores. The file is plain JSON,
 written atomically (temporary file + ``os.replace``), bounded to ``MAX_ENTRIES`` entries; a corrupt, foreign or
 oversized file is ignored. ``LAMINA_CONV_AUTOTUNE=0`` (or :func:`set_enabled(False) <set_enabled>`) turns the
-mechanism off; then :func:`~lamina.ops.convolution.select_conv_impl`'s rule decides alone.
+mechanism off, as do several JAX processes (each would time for itself and could compile another program);
+then :func:`~lamina.ops.convolution.select_conv_impl`'s rule decides alone.
 
 >>> set_enabled(False); is_enabled()
 False
@@ -308,6 +309,14 @@ def _time_in_thread(candidates: Sequence[str], make_fn: Callable[[str], Callable
     return result.get("times")
 
 
+def _several_processes() -> bool:
+    """Whether JAX runs several processes (``jax.distributed``): each would time for itself and might choose
+    another implementation, so processes meant to run one SPMD program would compile different ones."""
+    import jax
+
+    return jax.process_count() > 1
+
+
 def pick(times: dict[str, float], baseline: str = "lax", margin: float | None = None) -> str:
     """The fastest candidate, but ``baseline`` unless the fastest beats it by more than ``margin``.
 
@@ -334,7 +343,7 @@ def tuned_impl(kind: str, spec: Sequence[Any], candidates: Sequence[str],
         arg_shapes: the arrays' shapes; dtype: their dtype name.
         flops: the forward pass's FLOPs (compared with ``MIN_FLOPS``).
     """
-    if not is_enabled() or flops < MIN_FLOPS or len(candidates) < 2:
+    if not is_enabled() or flops < MIN_FLOPS or len(candidates) < 2 or _several_processes():
         return None
     loop = in_loop_body()
     key = _key(kind + ("@loop" if loop else ""), spec, dtype)

@@ -174,6 +174,15 @@ def test_off_switch(tuning, monkeypatch):
     assert at.is_enabled()
 
 
+def test_several_jax_processes_follow_the_rule(tuning, monkeypatch):
+    """Processes of one jax.distributed run must compile one program: none of them times on its own."""
+    timer = FakeTimer({"im2col": 0.1})
+    monkeypatch.setattr(at, "measure", timer)
+    monkeypatch.setattr(jax, "process_count", lambda: 2)
+    cv.conv(*arrays(), 1, "same")
+    assert timer.calls == [] and at.choices() == {}
+
+
 def test_small_convolutions_follow_the_rule(tuning, monkeypatch):
     timer = FakeTimer()
     monkeypatch.setattr(at, "measure", timer)
