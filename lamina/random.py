@@ -195,7 +195,8 @@ def bernoulli(key: Any, p: float, shape: tuple[int, ...]) -> jax.Array:
             return jax.random.bernoulli(key, p, shape)
         key = jax.random.key_data(key)
     exact = (isinstance(p, (int, float)) and 0.0 < float(p) < 1.0 and size < 2**32 and len(shape) > 0
-             and jax.config.jax_threefry_partitionable and jax.config.jax_default_prng_impl == "threefry2x32"
+             and getattr(jax.config, "jax_threefry_partitionable", False)
+             and getattr(jax.config, "jax_default_prng_impl", None) == "threefry2x32"
              and getattr(key, "shape", None) == (2,) and jnp.asarray(key).dtype == jnp.uint32)
     if not exact:
         return jax.random.bernoulli(key, p, shape)
