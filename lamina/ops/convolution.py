@@ -129,7 +129,7 @@ def _pads(spatial: Sequence[int], kernel: Sequence[int], strides: Sequence[int],
 
 def select_conv_impl(x_shape: Sequence[int], kernel_shape: Sequence[int], groups: int, strides: Sequence[int],
                      dilation_rate: Sequence[int], platform: str | None = None) -> str:
-    """The rule ``conv(impl="auto")`` falls back on: ``"im2col"``, ``"hybrid"``, ``"taps"`` or ``"lax"``.
+    """The rule ``conv(impl="auto")`` falls back on: ``"im2col"``, ``"hybrid"`` or ``"lax"``.
 
     On the CPU backend ``conv`` first asks :mod:`lamina.ops.conv_autotune` for a measured choice (each
     candidate's forward+backward timed once per shape, dtype and machine, cached in memory and on disk); this
@@ -144,7 +144,9 @@ def select_conv_impl(x_shape: Sequence[int], kernel_shape: Sequence[int], groups
       inputs, XLA's convolution was as fast or faster, so ``lax``;
     * grouped (``1 < groups < channels``): ``hybrid`` = ``lax`` forward with the im2col gradient
       (XLA's grouped-conv gradient is 5-10x slower);
-    * depthwise (one input channel per group): ``taps`` (2-15x faster than ``lax`` on the sweep's shapes);
+    * depthwise (one input channel per group): ``lax``. ``taps`` ran forward+backward 2-15x faster on the
+      sweep's shapes but compiles far slower in whole networks (MobileNetV2 alpha 0.35: first ``fit`` 29.6 s
+      against 17.6 s, an eager call 23 s against 10 s), so only a measured choice picks it;
     * pointwise (1x1, stride 1) kernels are a plain matmul: ``im2col``;
     * any non-CPU backend: ``lax``. Patch matrices over ``2**28`` elements fall back to ``lax``.
 
@@ -166,7 +168,7 @@ def select_conv_impl(x_shape: Sequence[int], kernel_shape: Sequence[int], groups
         return "lax"
     stride1 = all(s == 1 for s in strides)
     if groups > 1:
-        return "taps" if cin_g == 1 else "hybrid"
+        return "lax" if cin_g == 1 else "hybrid"
     if taps == 1 and stride1:
         return "im2col"
     if rank >= 2 and stride1 and cin_g <= 32:
