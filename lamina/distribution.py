@@ -363,6 +363,22 @@ class _Watchdog:
             self.client.key_value_set(f"lamina/{state}/{self.me}", "1")
 
 
+def _looks_like_a_lost_peer(error: BaseException) -> bool:
+    """Whether an uncaught error may come from a peer process that died: a failed XLA/JAX computation, or a
+    cross-process collective whose connection broke (Gloo raises ``ValueError: ... Connection reset by peer``).
+
+    >>> _looks_like_a_lost_peer(ValueError("UNKNOWN: Gloo all-reduce failed: Read error: Connection reset by peer"))
+    True
+    >>> _looks_like_a_lost_peer(ValueError("shape mismatch"))
+    False
+    """
+    name, text = type(error).__name__, str(error)
+    if "RuntimeError" in name and ("Jax" in name or "Xla" in name):
+        return True
+    return any(sign in text for sign in ("Gloo", "Connection reset by peer", "Connection closed by peer",
+                                         "Broken pipe"))
+
+
 def _start_watchdog(timeout: float) -> None:
     from jax._src import distributed as jax_distributed
 
@@ -375,8 +391,7 @@ def _start_watchdog(timeout: float) -> None:
     previous_hook = sys.excepthook
 
     def failed(*exc_info: Any) -> None:  # an uncaught error here: tell the peers at once, skip JAX's shutdown wait
-        if "RuntimeError" in type(exc_info[1]).__name__ and "Jax" in type(exc_info[1]).__name__ or "Xla" in type(
-                exc_info[1]).__name__:
+        if _looks_like_a_lost_peer(exc_info[1]):
             # a collective that fails is most often a peer that died: give the watchdog the time to name it
             sys.stderr.write(f"lamina.distribution: process {dog.me}: a computation failed "
                              f"({str(exc_info[1]).splitlines()[0][:200]}); checking whether a peer is gone...\n")

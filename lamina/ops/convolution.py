@@ -39,7 +39,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from lamina.ops import conv_autotune
+import lamina.ops.conv_autotune as conv_autotune
 
 __all__ = [
     "conv", "conv_transpose", "depthwise_conv", "separable_conv", "conv_output_shape", "conv_padding",
