@@ -88,15 +88,19 @@ def test_cache_round_trip_reuses_the_choice_without_timing(tuning, monkeypatch):
     assert len(timer.calls) == 2 and len(stored(tuning)) == 2
 
 
-def test_cached_choice_is_used_by_a_fresh_process(tuning, monkeypatch):
-    """The key is stable across processes: a stored choice is found by its key alone (no timing)."""
+def store_one_choice_as(folder, monkeypatch, impl):
+    """Tune ``arrays()`` once, then rewrite the file so its one key names ``impl``, and forget the memory."""
     monkeypatch.setattr(at, "measure", FakeTimer({"lax": 1.0, "im2col": 0.5}))
     cv.conv(*arrays(), 1, "same")
-    (key, _), = stored(tuning).items()
-    path = os.path.join(tuning, "conv_autotune.json")
-    with open(path, "w") as f:
-        json.dump({"format": "lamina-conv-autotune", "version": 1, "entries": {key: "lax"}}, f)
+    (key, _), = stored(folder).items()
+    with open(os.path.join(folder, "conv_autotune.json"), "w") as f:
+        json.dump({"format": "lamina-conv-autotune", "version": 1, "entries": {key: impl}}, f)
     at.clear_memory()
+
+
+def test_cached_choice_is_used_by_a_fresh_process(tuning, monkeypatch):
+    """The key is stable across processes: a stored choice is found by its key alone (no timing)."""
+    store_one_choice_as(tuning, monkeypatch, "lax")
     timer = FakeTimer({"im2col": 0.1})
     monkeypatch.setattr(at, "measure", timer)
     cv.conv(*arrays(), 1, "same")
@@ -117,13 +121,7 @@ def test_corrupt_or_foreign_file_is_ignored(tuning, monkeypatch, content):
 
 
 def test_entries_naming_unknown_implementations_are_ignored(tuning, monkeypatch):
-    monkeypatch.setattr(at, "measure", FakeTimer({"lax": 1.0, "im2col": 0.5}))
-    cv.conv(*arrays(), 1, "same")
-    (key, _), = stored(tuning).items()
-    path = os.path.join(tuning, "conv_autotune.json")
-    with open(path, "w") as f:
-        json.dump({"format": "lamina-conv-autotune", "version": 1, "entries": {key: "__import__('os')"}}, f)
-    at.clear_memory()
+    store_one_choice_as(tuning, monkeypatch, "__import__('os')")
     timer = FakeTimer({"lax": 1.0, "im2col": 0.5})
     monkeypatch.setattr(at, "measure", timer)
     cv.conv(*arrays(), 1, "same")
