@@ -60,6 +60,7 @@ _ALLOWED = frozenset({"lax", "im2col", "hybrid", "taps", "flip:im2col", "subpixe
 _STATE: dict[str, Any] = {"enabled": None}
 _LOCAL = threading.local()  # loop_body() depth of the thread that traces
 _MEMORY: dict[str, str] = {}
+_FILES_READ: dict[str, dict[str, str]] = {}  # cache file path -> its entries when this process first read it
 _LOCK = threading.RLock()
 _FALSE = ("0", "off", "false", "no", "")
 
@@ -128,9 +129,10 @@ def choices() -> dict[str, str]:
 
 
 def clear_memory() -> None:
-    """Forget the choices held in memory (the file stays)."""
+    """Forget the choices held in memory and what was read from the file (the file stays)."""
     with _LOCK:
         _MEMORY.clear()
+        _FILES_READ.clear()
 
 
 _MACHINE: list[str] = []
@@ -351,7 +353,9 @@ def tuned_impl(kind: str, spec: Sequence[Any], candidates: Sequence[str],
         if key in _MEMORY:
             return _MEMORY[key]
         path = cache_path()
-        stored = _read_file(path).get(key)
+        if path not in _FILES_READ:  # the file once per process and folder, not once per shape
+            _FILES_READ[path] = _read_file(path)
+        stored = _FILES_READ[path].get(key)
         if stored is not None and stored in candidates:
             _MEMORY[key] = stored
             return stored
