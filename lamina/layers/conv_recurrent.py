@@ -24,13 +24,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+import lamina.ops.conv_autotune as conv_autotune
 from lamina import activations, initializers
 from lamina import random as lamina_random
 from lamina.explain import Details, register_explainer
 from lamina.layers.base import CallScope, InputSpec, Layer, shape_str
 from lamina.layers.convolution import conv, conv_output_length, data_format_of, normalize_tuple
 from lamina.layers.recurrent import RNN, _reg, _ser_reg
-from lamina.ops import conv_autotune
 
 Shape = tuple[int | None, ...]
 

@@ -19,9 +19,9 @@ from typing import Any
 import jax
 import numpy as np
 
+import lamina.ops.conv_autotune as conv_autotune
 from lamina import distribution as distribution_module
 from lamina.distribution import distribution as current_distribution
-from lamina.ops import conv_autotune
 
 
 def fused_loop(step_at: Any, carry: Any, start: Any, count: Any, size: int) -> Any:

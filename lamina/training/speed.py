@@ -18,9 +18,9 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+import lamina.ops.conv_autotune as conv_autotune
 from lamina import losses as losses_module
 from lamina.distribution import distribution as current_distribution
-from lamina.ops import conv_autotune
 
 #: Rows per chunk when a CPU train step splits its batch (``micro_batch_rows``).
 MICRO_BATCH_ROWS = 16
