@@ -24,6 +24,7 @@ import numpy as np
 from lamina import activations, initializers
 from lamina import random as lamina_random
 from lamina.layers.base import CallScope, InputSpec, Layer, _accepts, shape_str
+from lamina.layers.lstm_recurrence import lstm_sequence
 
 Shape = tuple[int | None, ...]
 
@@ -650,6 +651,11 @@ class _FusedRNN(RNN):
               ) -> tuple[Any, tuple[Any, ...]]:
         raise NotImplementedError
 
+    def _whole_sequence(self, xs: Any, states: tuple[Any, ...], rec_mask: Any) -> tuple[Any, Any] | None:
+        """``(outputs, final_states)`` for an unmasked time-major sequence, where the layer has a recurrence with
+        a hand-written gradient (LSTM); ``None`` runs the generic ``lax.scan`` of :meth:`_step`."""
+        return None
+
     def _dropout_mask(self, shape: tuple[int, ...], rate: float, training: bool) -> Any:
         if not training or rate == 0.0:
             return None
@@ -689,7 +695,10 @@ class _FusedRNN(RNN):
         recurrent_kernel = self.recurrent_kernel.value
         zero_out = self.zero_output_for_mask
 
-        if mask is None:
+        whole = self._whole_sequence(xs, states, rec_mask) if mask is None else None
+        if whole is not None:
+            outputs, final = whole
+        elif mask is None:
             def body(carry: Any, x_t: Any) -> Any:
                 out, new = self._step(self._input_projection(x_t), carry, recurrent_kernel, rec_mask)
                 return new, out
@@ -814,6 +823,13 @@ class LSTM(_FusedRNN):
         c = self.recurrent_activation(f) * c + self.recurrent_activation(i) * self.activation(g)
         h = self.recurrent_activation(o) * self.activation(c)
         return h, (h, c)
+
+    def _whole_sequence(self, xs, states, rec_mask):
+        if self.activation is not activations.tanh or self.recurrent_activation is not activations.sigmoid:
+            return None
+        bias = None if self.bias is None else self.bias.value
+        hs, h, c = lstm_sequence(self.kernel.value, self.recurrent_kernel.value, bias, xs, *states, rec_mask)
+        return hs, (h, c)
 
     def get_config(self) -> dict[str, Any]:
         return {**self._config_head(), "recurrent_activation": activations.serialize(self.recurrent_activation),
