@@ -13,13 +13,18 @@ Measured on the 2-core CPU (Embedding + LSTM(64), batch 64, 100 steps, forward +
 >>> import jax, jax.numpy as jnp
 >>> xs, h0 = jnp.ones((5, 2, 3)), jnp.zeros((2, 4))
 >>> W, U, b = jnp.full((3, 16), 0.1), jnp.full((4, 16), 0.1), jnp.zeros((16,))
->>> hs, h, c = lstm_sequence(W, U, b, xs, h0, h0, None)
+>>> hs, h, c = lstm_sequence(W, U, b, xs, h0, h0)
 >>> hs.shape, h.shape, bool(jnp.allclose(hs[-1], h))
 ((5, 2, 4), (2, 4), True)
+>>> keep = jnp.array([True, True, False, False, False])[:, None, None] * jnp.ones((5, 2, 1), bool)
+>>> hs, h, c = lstm_sequence(W, U, b, xs, h0, h0, keep=keep)  # padded steps keep the state
+>>> bool(jnp.allclose(h, hs[1])), bool(jnp.all(hs[2:] == hs[1]))
+(True, True)
 """
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import jax
@@ -38,19 +43,25 @@ def _chunk_bounds(steps: int) -> list[tuple[int, int]]:
     return list(zip(edges[:-1].tolist(), edges[1:].tolist()))
 
 
-def _step(recurrent_kernel: Any, rec_mask: Any, carry: Any, projected: Any) -> tuple[Any, Any]:
-    h, c = carry
-    if rec_mask is not None:
-        h = h * rec_mask
+def _step(recurrent_kernel: Any, rec_mask: Any, zero_output: bool, carry: Any, item: Any) -> tuple[Any, Any]:
+    projected, keep = item
+    h_before, c_before = carry
+    h = h_before if rec_mask is None else h_before * rec_mask
     i, f, g, o = jnp.split(projected + jnp.matmul(h, recurrent_kernel), 4, axis=-1)
     i, f, o, g = jax.nn.sigmoid(i), jax.nn.sigmoid(f), jax.nn.sigmoid(o), jnp.tanh(g)
-    c = f * c + i * g
+    c = f * c_before + i * g
     h = o * jnp.tanh(c)
-    return (h, c), (h, c, jnp.concatenate([i, f, g, o], axis=-1))
+    gates = jnp.concatenate([i, f, g, o], axis=-1)
+    if keep is None:
+        return (h, c), (h, c, gates)
+    # A masked (padded) step keeps the state and outputs zeros or the previous output, as in Keras.
+    out = jnp.where(keep, h, jnp.zeros_like(h) if zero_output else h_before)
+    h_kept, c_kept = jnp.where(keep, h, h_before), jnp.where(keep, c, c_before)
+    return (h_kept, c_kept), (out, h_kept, c_kept, c, gates)
 
 
-def _forward(kernel: Any, recurrent_kernel: Any, bias: Any, xs: Any, h0: Any, c0: Any, rec_mask: Any
-             ) -> tuple[tuple[Any, Any, Any], tuple[Any, ...]]:
+def _forward(kernel: Any, recurrent_kernel: Any, bias: Any, xs: Any, h0: Any, c0: Any, rec_mask: Any, keep: Any,
+             zero_output: bool) -> tuple[tuple[Any, Any, Any], tuple[Any, ...]]:
     steps, batch, features = xs.shape
     carry, pieces = (h0, c0), []
     for start, stop in _chunk_bounds(steps):
@@ -58,27 +69,45 @@ def _forward(kernel: Any, recurrent_kernel: Any, bias: Any, xs: Any, h0: Any, c0
         if bias is not None:
             projected = projected + bias
         projected = projected.reshape(stop - start, batch, -1)
-        carry, ys = jax.lax.scan(lambda cr, p: _step(recurrent_kernel, rec_mask, cr, p), carry, projected)
+        chunk_keep = None if keep is None else keep[start:stop]
+        carry, ys = jax.lax.scan(lambda cr, it: _step(recurrent_kernel, rec_mask, zero_output, cr, it), carry,
+                                 (projected, chunk_keep))
         pieces.append(ys)
-    hs, cs, gates = (jnp.concatenate([piece[k] for piece in pieces], axis=0) for k in range(3))
-    residuals = (kernel, recurrent_kernel, bias, xs, h0, c0, rec_mask, hs, cs, gates)
-    return (hs, carry[0], carry[1]), residuals
+    stacked = [jnp.concatenate([piece[k] for piece in pieces], axis=0) for k in range(len(pieces[0]))]
+    if keep is None:  # unmasked, the outputs are the states and the kept cells the fresh ones
+        hs, cs, gates = stacked
+        outs, fresh_cs = hs, cs
+    else:
+        outs, hs, cs, fresh_cs, gates = stacked
+    residuals = (kernel, recurrent_kernel, bias, xs, h0, c0, rec_mask, keep, hs, cs, fresh_cs, gates)
+    return (outs, carry[0], carry[1]), residuals
 
 
-@jax.custom_vjp
-def lstm_sequence(kernel: Any, recurrent_kernel: Any, bias: Any, xs: Any, h0: Any, c0: Any, rec_mask: Any
-                  ) -> tuple[Any, Any, Any]:
+@partial(jax.custom_vjp, nondiff_argnums=(8,))
+def _lstm(kernel: Any, recurrent_kernel: Any, bias: Any, xs: Any, h0: Any, c0: Any, rec_mask: Any, keep: Any,
+          zero_output: bool) -> tuple[Any, Any, Any]:
+    return _forward(kernel, recurrent_kernel, bias, xs, h0, c0, rec_mask, keep, zero_output)[0]
+
+
+def lstm_sequence(kernel: Any, recurrent_kernel: Any, bias: Any, xs: Any, h0: Any, c0: Any, rec_mask: Any = None,
+                  keep: Any = None, zero_output: bool = False) -> tuple[Any, Any, Any]:
     """Run an LSTM over time-major ``xs`` ``(time, batch, features)``; gates ordered ``i, f, g, o`` as in Keras.
 
-    ``bias`` and ``rec_mask`` (a recurrent-dropout mask ``(batch, units)`` applied to ``h`` before ``U``) may be
-    ``None``. Returns ``(hs, h_last, c_last)`` with ``hs`` of shape ``(time, batch, units)``.
+    Args:
+        kernel, recurrent_kernel, bias: the layer's weights (``bias`` may be ``None``).
+        xs: the inputs; h0, c0: the initial states ``(batch, units)``.
+        rec_mask: a recurrent-dropout mask ``(batch, units)`` applied to ``h`` before ``recurrent_kernel``.
+        keep: a boolean padding mask ``(time, batch, 1)``; a step where it is false keeps the states.
+        zero_output: with ``keep``, a masked step outputs zeros instead of the previous output.
+
+    Returns ``(outputs, h_last, c_last)`` with ``outputs`` of shape ``(time, batch, units)``.
     """
-    return _forward(kernel, recurrent_kernel, bias, xs, h0, c0, rec_mask)[0]
+    return _lstm(kernel, recurrent_kernel, bias, xs, h0, c0, rec_mask, keep, bool(zero_output))
 
 
-def _backward(residuals: tuple[Any, ...], cotangents: tuple[Any, Any, Any]) -> tuple[Any, ...]:
-    kernel, recurrent_kernel, bias, xs, h0, c0, rec_mask, hs, cs, gates = residuals
-    d_hs, d_h_last, d_c_last = cotangents
+def _backward(zero_output: bool, residuals: tuple[Any, ...], cotangents: tuple[Any, Any, Any]) -> tuple[Any, ...]:
+    kernel, recurrent_kernel, bias, xs, h0, c0, rec_mask, keep, hs, cs, fresh_cs, gates = residuals
+    d_outs, d_h_last, d_c_last = cotangents
     steps, batch, features = xs.shape
     units = recurrent_kernel.shape[0]
     c_prev = jnp.concatenate([c0[None], cs[:-1]], axis=0)
@@ -88,10 +117,16 @@ def _backward(residuals: tuple[Any, ...], cotangents: tuple[Any, Any, Any]) -> t
     recurrent_t = recurrent_kernel.T
 
     def step(carry: Any, item: Any) -> tuple[Any, Any]:
-        dh_next, dc = carry
-        dh_out, gate, c_t, c_before = item
+        dh_next, dc_next = carry  # gradients of the states this step hands on
+        d_out, gate, c_t, c_before, keep_t = item
         i, f, g, o = jnp.split(gate, 4, axis=-1)
-        dh = dh_out + dh_next
+        dh = d_out + dh_next
+        dc = dc_next
+        if keep_t is not None:
+            kept = keep_t.astype(dh.dtype)
+            passed_h = (1.0 - kept) * (dh_next if zero_output else dh)
+            passed_c = (1.0 - kept) * dc_next
+            dh, dc = kept * dh, kept * dc
         tanh_c = jnp.tanh(c_t)
         dc = dc + dh * o * (1.0 - tanh_c * tanh_c)
         dz = jnp.concatenate([dc * g * i * (1.0 - i), dc * c_before * f * (1.0 - f), dc * i * (1.0 - g * g),
@@ -99,14 +134,18 @@ def _backward(residuals: tuple[Any, ...], cotangents: tuple[Any, Any, Any]) -> t
         dh_prev = jnp.matmul(dz, recurrent_t)
         if rec_mask is not None:
             dh_prev = dh_prev * rec_mask
-        return (dh_prev, dc * f), dz
+        dc_prev = dc * f
+        if keep_t is not None:
+            dh_prev, dc_prev = dh_prev + passed_h, dc_prev + passed_c
+        return (dh_prev, dc_prev), dz
 
     carry = (d_h_last, d_c_last)
     d_kernel = d_recurrent = d_bias = None
     d_xs = []
     for start, stop in reversed(_chunk_bounds(steps)):
-        carry, dz = jax.lax.scan(step, carry, (d_hs[start:stop], gates[start:stop], cs[start:stop],
-                                               c_prev[start:stop]), reverse=True)
+        chunk_keep = None if keep is None else keep[start:stop]
+        carry, dz = jax.lax.scan(step, carry, (d_outs[start:stop], gates[start:stop], fresh_cs[start:stop],
+                                               c_prev[start:stop], chunk_keep), reverse=True)
         rows = (stop - start) * batch
         dz = dz.reshape(rows, -1)
         parts = (jnp.matmul(xs[start:stop].reshape(rows, features).T, dz),
@@ -117,11 +156,12 @@ def _backward(residuals: tuple[Any, ...], cotangents: tuple[Any, Any, Any]) -> t
             d_kernel, d_recurrent, d_bias = d_kernel + parts[0], d_recurrent + parts[1], d_bias + parts[2]
         d_xs.append(jnp.matmul(dz, kernel.T).reshape(stop - start, batch, features))
     d_xs = jnp.concatenate(d_xs[::-1], axis=0)
-    # The recurrent-dropout mask is a constant of the step (drawn from the random key): no gradient flows to it.
+    # The recurrent-dropout and padding masks are constants of the step: no gradient flows to them.
     d_rec_mask = None if rec_mask is None else jnp.zeros_like(rec_mask)
+    d_keep = None if keep is None else np.zeros(keep.shape, jax.dtypes.float0)
     return (d_kernel.astype(kernel.dtype), d_recurrent.astype(recurrent_kernel.dtype),
             None if bias is None else d_bias.astype(bias.dtype), d_xs.astype(xs.dtype),
-            carry[0].astype(h0.dtype), carry[1].astype(c0.dtype), d_rec_mask)
+            carry[0].astype(h0.dtype), carry[1].astype(c0.dtype), d_rec_mask, d_keep)
 
 
-lstm_sequence.defvjp(_forward, _backward)
+_lstm.defvjp(_forward, _backward)

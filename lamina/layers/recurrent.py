@@ -651,9 +651,11 @@ class _FusedRNN(RNN):
               ) -> tuple[Any, tuple[Any, ...]]:
         raise NotImplementedError
 
-    def _whole_sequence(self, xs: Any, states: tuple[Any, ...], rec_mask: Any) -> tuple[Any, Any] | None:
-        """``(outputs, final_states)`` for an unmasked time-major sequence, where the layer has a recurrence with
-        a hand-written gradient (LSTM); ``None`` runs the generic ``lax.scan`` of :meth:`_step`."""
+    def _whole_sequence(self, xs: Any, states: tuple[Any, ...], rec_mask: Any, keep: Any
+                        ) -> tuple[Any, Any] | None:
+        """``(outputs, final_states)`` for a time-major sequence (``keep``: its padding mask, time-major, or
+        ``None``) where the layer has a recurrence with a hand-written gradient (LSTM); ``None`` runs the
+        generic ``lax.scan`` of :meth:`_step`."""
         return None
 
     def _dropout_mask(self, shape: tuple[int, ...], rate: float, training: bool) -> Any:
@@ -695,7 +697,8 @@ class _FusedRNN(RNN):
         recurrent_kernel = self.recurrent_kernel.value
         zero_out = self.zero_output_for_mask
 
-        whole = self._whole_sequence(xs, states, rec_mask) if mask is None else None
+        keep = None if mask is None else jnp.swapaxes(mask, 0, 1)[:, :, None]
+        whole = self._whole_sequence(xs, states, rec_mask, keep)
         if whole is not None:
             outputs, final = whole
         elif mask is None:
@@ -824,11 +827,12 @@ class LSTM(_FusedRNN):
         h = self.recurrent_activation(o) * self.activation(c)
         return h, (h, c)
 
-    def _whole_sequence(self, xs, states, rec_mask):
+    def _whole_sequence(self, xs, states, rec_mask, keep):
         if self.activation is not activations.tanh or self.recurrent_activation is not activations.sigmoid:
             return None
         bias = None if self.bias is None else self.bias.value
-        hs, h, c = lstm_sequence(self.kernel.value, self.recurrent_kernel.value, bias, xs, *states, rec_mask)
+        hs, h, c = lstm_sequence(self.kernel.value, self.recurrent_kernel.value, bias, xs, *states, rec_mask, keep,
+                                 self.zero_output_for_mask)
         return hs, (h, c)
 
     def get_config(self) -> dict[str, Any]:
