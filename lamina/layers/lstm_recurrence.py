@@ -8,7 +8,7 @@ cut into a few chunks so that XLA's executor can run one chunk's large products 
 loop goes on with the next chunk.
 
 Measured on the 2-core CPU (Embedding + LSTM(64), batch 64, 100 steps, forward + backward of the LSTM alone):
-13.9-14.7 ms against 17.1-17.7 ms for autodiff of the scan; gradients equal to autodiff's within 1e-8.
+11.8-12.1 ms against 16.6-17.8 ms for autodiff of the scan; gradients equal to autodiff's within 1e-8.
 
 >>> import jax, jax.numpy as jnp
 >>> xs, h0 = jnp.ones((5, 2, 3)), jnp.zeros((2, 4))
@@ -129,8 +129,13 @@ def _backward(zero_output: bool, residuals: tuple[Any, ...], cotangents: tuple[A
             dh, dc = kept * dh, kept * dc
         tanh_c = jnp.tanh(c_t)
         dc = dc + dh * o * (1.0 - tanh_c * tanh_c)
-        dz = jnp.concatenate([dc * g * i * (1.0 - i), dc * c_before * f * (1.0 - f), dc * i * (1.0 - g * g),
-                              dh * tanh_c * o * (1.0 - o)], axis=-1)
+        # dz over all 4 * units columns at once (gate slopes chosen per column): XLA makes one loop of it where
+        # four gate-sized products and a concatenation were five (LSTM alone, forward + backward: 12.0 ms
+        # against 13.6 ms per batch of 64 x 100 steps).
+        units = gate.shape[-1] // 4
+        is_g = (jnp.arange(4 * units) // units) == 2
+        slope = jnp.where(is_g, 1.0 - gate * gate, gate * (1.0 - gate))
+        dz = jnp.concatenate([dc, dc, dc, dh], axis=-1) * jnp.concatenate([g, c_before, i, tanh_c], axis=-1) * slope
         dh_prev = jnp.matmul(dz, recurrent_t)
         if rec_mask is not None:
             dh_prev = dh_prev * rec_mask
