@@ -25,6 +25,7 @@ import ml_dtypes
 import numpy as np
 from jax import lax
 
+import lamina.ops.conv_autotune as conv_autotune
 from lamina.backend import floatx
 from lamina.ops.symbolic import dispatch
 
@@ -226,6 +227,16 @@ def switch(index: Any, branches: Sequence[Callable[..., Any]], *operands: Any) -
     return lax.switch(index, branches, *operands)
 
 
+def _as_loop_body(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` traced as a loop body: its convolutions are tuned for a loop (see :class:`conv_autotune.loop_body`)."""
+
+    def traced(*args: Any) -> Any:
+        with conv_autotune.loop_body():
+            return fn(*args)
+
+    return traced
+
+
 @dispatch
 def while_loop(cond: Callable[..., Any], body: Callable[..., Any], loop_vars: Any,
                maximum_iterations: int | None = None) -> Any:
@@ -243,10 +254,10 @@ def while_loop(cond: Callable[..., Any], body: Callable[..., Any], loop_vars: An
         return tuple(out) if is_tuple else (out,)
 
     if maximum_iterations is None:
-        out = lax.while_loop(lambda s: cond(*s), lambda s: pack(body(*s)), state)
+        out = lax.while_loop(lambda s: cond(*s), _as_loop_body(lambda s: pack(body(*s))), state)
     else:
         out = lax.while_loop(lambda s: jnp.logical_and(cond(*s[:-1]), s[-1] < maximum_iterations),
-                             lambda s: pack(body(*s[:-1])) + (s[-1] + 1,), state + (0,))[:-1]
+                             _as_loop_body(lambda s: pack(body(*s[:-1])) + (s[-1] + 1,)), state + (0,))[:-1]
     return out if is_tuple else out[0]
 
 
@@ -257,7 +268,7 @@ def fori_loop(lower: Any, upper: Any, body_fun: Callable[[Any, Any], Any], init_
     >>> int(fori_loop(1, 5, lambda i, v: v * i, 1))
     24
     """
-    return lax.fori_loop(lower, upper, body_fun, init_val)
+    return lax.fori_loop(lower, upper, _as_loop_body(body_fun), init_val)
 
 
 @dispatch
@@ -271,7 +282,7 @@ def scan(f: Callable[[Any, Any], tuple[Any, Any]], init: Any, xs: Any = None, le
     """
     if not isinstance(unroll, bool) and (not isinstance(unroll, int) or unroll < 1):
         raise ValueError(f"scan: `unroll` must be a positive integer or a boolean. Received: unroll={unroll}")
-    return lax.scan(f, init, xs, length=length, reverse=reverse, unroll=unroll)
+    return lax.scan(_as_loop_body(f), init, xs, length=length, reverse=reverse, unroll=unroll)
 
 
 @dispatch
@@ -291,7 +302,7 @@ def map(f: Callable[[Any], Any], xs: Any) -> Any:
     >>> map(lambda x: x * x, jnp.arange(4)).tolist()
     [0, 1, 4, 9]
     """
-    return lax.map(f, xs)
+    return lax.map(_as_loop_body(f), xs)
 
 
 @dispatch

@@ -293,3 +293,63 @@ def test_micro_batched_training_step_marks_its_loop(tuning, monkeypatch):
     run = speed.micro_batched(grad_fn, 16, lambda key: None, jax.random.key(0))
     jax.eval_shape(run, k, (), (), x, x[:, 0, 0, :1], None, True)
     assert [json.loads(key)[0] for key in at.choices()] == ["conv@loop"]
+
+
+class SequenceTimer:
+    """Stands in for ``measure``: the n-th call returns the n-th dict of times; records names and keywords."""
+
+    def __init__(self, *rounds):
+        self.rounds, self.calls = list(rounds), []
+
+    def __call__(self, fns, **kwargs):
+        self.calls.append((sorted(fns), kwargs))
+        times = self.rounds[len(self.calls) - 1]
+        return {name: times[name] for name in fns}
+
+
+def test_close_call_that_does_not_hold_keeps_lax(tuning, monkeypatch):
+    # im2col looked 10% faster (a close call); the longer second look finds it slower: lax stays.
+    timer = SequenceTimer({"lax": 1.0, "im2col": 0.9, "hybrid": 1.4}, {"lax": 1.0, "im2col": 1.03})
+    monkeypatch.setattr(at, "measure", timer)
+    assert at.choose({"lax": None, "im2col": None, "hybrid": None}) == "lax"
+    assert [names for names, _ in timer.calls] == [["hybrid", "im2col", "lax"], ["im2col", "lax"]]
+    assert timer.calls[1][1]["samples"] == at.CONFIRM_SAMPLES
+
+
+def test_close_call_that_holds_and_a_clear_win_are_chosen(tuning, monkeypatch):
+    held = SequenceTimer({"lax": 1.0, "im2col": 0.9}, {"lax": 1.0, "im2col": 0.92})
+    monkeypatch.setattr(at, "measure", held)
+    assert at.choose({"lax": None, "im2col": None}) == "im2col"
+    assert len(held.calls) == 2
+    clear = SequenceTimer({"lax": 1.0, "im2col": 0.5})
+    monkeypatch.setattr(at, "measure", clear)
+    assert at.choose({"lax": None, "im2col": None}) == "im2col"
+    assert len(clear.calls) == 1  # a clear win is not timed again
+
+
+def test_close_call_is_confirmed_once_per_shape_through_conv(tuning, monkeypatch):
+    timer = SequenceTimer({"lax": 1.0, "im2col": 0.9}, {"lax": 1.0, "im2col": 1.1})
+    monkeypatch.setattr(at, "measure", timer)
+    x, k = arrays()
+    cv.conv(x, k, 1, "same")
+    cv.conv(x, k, 1, "same")
+    assert len(timer.calls) == 2
+    assert list(stored(tuning).values()) == ["lax"]
+
+
+def test_user_loops_mark_their_bodies(tuning, monkeypatch):
+    from lamina import ops
+
+    timer = FakeTimer({"lax": 1.0, "im2col": 0.5})
+    monkeypatch.setattr(at, "measure", timer)
+    x, k = arrays()
+
+    def conv_sum(_):
+        return jnp.sum(cv.conv(x, k, 1, "same"))
+
+    jax.eval_shape(lambda: ops.scan(lambda c, _: (c + conv_sum(None), None), 0.0, None, length=2))
+    jax.eval_shape(lambda: ops.fori_loop(0, 2, lambda i, c: c + conv_sum(i), 0.0))
+    jax.eval_shape(lambda: ops.while_loop(lambda c: c < 1.0, lambda c: c + conv_sum(None), 0.0))
+    jax.eval_shape(lambda: ops.map(conv_sum, jnp.zeros(2)))
+    assert [json.loads(key)[0] for key in at.choices()] == ["conv@loop"]
+    assert not at.in_loop_body()
